@@ -63,9 +63,10 @@ class Chunker:
         out = []
         for part, group, text, cited in built:
             note_text = "\n".join(f"[{n}] {notes[n]}" for n in cited if n in notes)
-            header = f"{doc.info.short_title} — {section.path_label}"
-            embed_text = f"{header}\n\n{text}" + (f"\n\n{note_text}" if note_text else "")
-            digest = hashlib.sha256(embed_text.encode("utf-8")).hexdigest()
+            # Footnotes are references (regulation titles, URLs): they are kept with the chunk and found by
+            # lexical search, but left out of the embedded text, which they would dilute and slow down.
+            embed_text = f"{doc.info.short_title} — {section.path_label}\n\n{text}"
+            digest = hashlib.sha256(f"{embed_text}\n\n{note_text}".encode()).hexdigest()
             out.append(
                 Chunk(
                     id=f"{doc.info.id}:{digest[:16]}",

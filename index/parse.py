@@ -101,6 +101,17 @@ def _read_lines(text: str) -> list[_Line]:
 
 
 def _mark_hard_breaks(lines: list[_Line]) -> None:
+    text_lines = [ln for ln in lines if ln.text]
+    double_spaced = sum(ln.blank_before for ln in text_lines) > 0.4 * max(1, len(text_lines))
+    if not double_spaced:
+        # Single-newline layout throughout (most user files): every blank line ends a paragraph.
+        for line in text_lines:
+            line.hard_break_before = line.blank_before
+        return
+    _mark_mixed_breaks(lines)
+
+
+def _mark_mixed_breaks(lines: list[_Line]) -> None:
     """A blank line separates paragraphs only where lines are otherwise not blank-separated.
 
     In the double-spaced layout every line is followed by a blank line, so a blank says nothing; in the
@@ -153,8 +164,8 @@ def _is_separator(line: _Line) -> bool:
 
 def _typical_width(lines: list[_Line]) -> int:
     lengths = sorted(len(line.text) for line in lines if len(line.text) > 20)
-    if not lengths:
-        return 80
+    if len(lengths) < 20:
+        return 80  # too few lines to measure: assume an ordinary page width
     return int(lengths[int(len(lengths) * 0.9) - 1])
 
 
@@ -377,7 +388,7 @@ class _Segmenter:
         if self.current is None:
             return True
         last = self.current.lines[-1]
-        if self._block_ended:
+        if self._block_ended or last.endswith((".", "!", "?")):
             return not last.endswith((":", "”", '"', "’"))  # a list or a quotation's attribution follows
         # A short line (a caption or attribution) followed by an indented line whose icon was lost.
         return self.lines[i].lead == 1 and len(last) < self.width * 0.6
@@ -390,8 +401,10 @@ class _Segmenter:
             return 0
         title, last = self._wrapped(text, i)
         words = title.split()
-        if len(words) < 2 or re.search(r"[.!?;] ", title) or title.endswith(_SENTENCE_END + ("-", ",")):
+        if re.search(r"[.!?;] ", title) or title.endswith(_SENTENCE_END + ("-", ",")):
             return 0
+        if len(words) == 1 and not (last == i and len(title) >= 5 and title.isalpha() and title[1:].islower()):
+            return 0  # one word only as a box title such as `Kernacties` or `Aanbevelingen`
         final = words[-1].lower()
         if final in _FUNCTION_WORDS or _ADJECTIVE_END_RE.search(final):
             return 0
@@ -526,18 +539,22 @@ class _MarkerResolver:
 
         def glued(m: re.Match[str]) -> str:
             token = m.group(0)
+            core = token.rstrip(".,;:)”’")
+            trail = token[len(core) :]
+            if not core[-1:].isdigit() or "/" in core or "://" in core:
+                return token
             for n in self._candidates():
                 tail = str(n)
-                if not token.endswith(tail):
+                if not core.endswith(tail):
                     continue
-                head = token[: -len(tail)]
+                head = core[: -len(tail)]
                 if self._plausible_head(head):
                     cited.append(n)
                     self.next_ref = n + 1
-                    return head
+                    return head + trail
             return token
 
-        text = re.sub(r"(?<![\w/.,-])[^\s\d(]*?[^\W\d_”’)\]%+]?\d+(?=[\s.,;:)”’]|$)", glued, text)
+        text = re.sub(r"\S+", glued, text)
         return text, tuple(cited)
 
     def _candidates(self) -> list[int]:

@@ -1,0 +1,58 @@
+"""Wiring: turn one `Settings` into the parts the interfaces use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from assistant.settings import Settings
+from index.chunk import Chunker
+from index.embed import Embedder, build_embedder
+from index.pipeline import VERSIONS, Indexer
+from index.store import IndexStore, open_client
+from index.tokens import TokenCounter
+from index.types import Hit
+
+
+@dataclass
+class Components:
+    """Lazily built parts; nothing heavy (model, Chroma) loads until it is first used."""
+
+    settings: Settings
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        s = self.settings
+        return build_embedder(
+            s.embed_backend,
+            base_url=s.embed_base_url,
+            model=s.embed_model,
+            api_key=s.embed_api_key.get_secret_value() if s.embed_api_key else None,
+            query_model=s.embed_query_model,
+            num_threads=s.embed_threads,
+        )
+
+    @cached_property
+    def store(self) -> IndexStore:
+        s = self.settings
+        client = open_client(s.data_dir, s.chroma_host, s.chroma_port)
+        return IndexStore(client, model=self.embedder.name, versions=VERSIONS)
+
+    @cached_property
+    def tokens(self) -> TokenCounter:
+        return TokenCounter(self.settings.tiktoken_dir)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        s = self.settings
+        chunker = Chunker(self.tokens.count, max_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap)
+        return Indexer(self.store, self.embedder, chunker, s.corpus_dir)
+
+    def dense_search(self, query: str, k: int | None = None, doc_ids: list[str] | None = None) -> list[Hit]:
+        """Chunks nearest to `query` by embedding similarity."""
+        vector = self.embedder.embed([query], query=True)[0]
+        return self.store.search(vector, k or self.settings.search_k, doc_ids=doc_ids)
+
+
+def build_components(settings: Settings) -> Components:
+    return Components(settings)

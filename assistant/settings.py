@@ -1,0 +1,66 @@
+"""One settings object for the whole application, read from `ASSISTANT_*` variables and a `.env` file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.corpus import DEFAULT_CORPUS_DIR
+from index.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Every setting, with its default; the README's configuration table mirrors this class."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(Path("data"), description="Where the Chroma store, caches and databases live.")
+    corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="The bundled corpus folder with manifest.json.")
+
+    chunk_tokens: int = Field(350, ge=50, le=2000, description="Token budget of one chunk (tiktoken cl100k).")
+    chunk_overlap: int = Field(50, ge=0, le=500, description="Tokens carried over between parts of a long section.")
+
+    embed_backend: Literal["e5", "openai"] = Field("e5", description="`e5` (bundled) or `openai` (an endpoint).")
+    embed_base_url: str | None = Field(None, description="OpenAI-compatible embeddings endpoint, e.g. http://host/v1.")
+    embed_model: str | None = Field(None, description="Embedding model name at that endpoint.")
+    embed_query_model: str | None = Field(None, description="Model name for queries, if the server tells them apart.")
+    embed_api_key: SecretStr | None = Field(None, description="Key for the embeddings endpoint.")
+    embed_threads: int | None = Field(None, ge=1, description="Threads for the bundled embedder (default: all cores).")
+
+    chroma_host: str | None = Field(None, description="Chroma server host; unset means Chroma on disk in data_dir.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+
+    search_k: int = Field(5, ge=1, le=50, description="Number of passages returned by a search.")
+
+    @field_validator("embed_base_url", "embed_model", "chroma_host", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def tiktoken_dir(self) -> Path:
+        return self.data_dir / "tiktoken"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings at an entry point; invalid values become one readable `ConfigError`."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        problems = "; ".join(
+            f"ASSISTANT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from err
+    if settings.embed_backend == "openai" and not (settings.embed_base_url and settings.embed_model):
+        raise ConfigError(
+            "ASSISTANT_EMBED_BACKEND=openai needs ASSISTANT_EMBED_BASE_URL and ASSISTANT_EMBED_MODEL; "
+            "or unset ASSISTANT_EMBED_BACKEND to use the bundled model"
+        )
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    return settings

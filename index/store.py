@@ -1,0 +1,368 @@
+"""The vector store: chunks and their vectors in Chroma, one collection per embedding model.
+
+Chroma is reached through llama-index's `ChromaVectorStore` for adding and querying nodes; everything
+that leaves this module is our own `Chunk`/`Hit`. An index run builds a new collection ("generation")
+and only then points the registry at it, so an interrupted run leaves the previous index in use and a
+reader never sees a half-built one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import StoreError
+from index.types import Chunk, Hit
+
+REGISTRY = "policy-assistant-registry"
+_ADD_BATCH = 256
+
+
+@dataclass(frozen=True)
+class DocumentStats:
+    doc_id: str
+    title: str
+    year: int | None
+    sections: int
+    chunks: int
+    tokens: int
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    collection: str | None
+    model: str
+    documents: int
+    chunks: int
+    indexed_at: float | None
+    versions: str
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    collection: str
+    chunks: int
+    embedded: int
+    reused: int
+    removed_documents: tuple[str, ...]
+    changed: bool
+
+
+def open_client(data_dir: Path, host: str | None = None, port: int = 8000) -> Any:
+    """A Chroma client: on disk under `data_dir/chroma`, or a Chroma server when `host` is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if host:
+            client = chromadb.HttpClient(host=host, port=port, settings=settings)
+            client.heartbeat()
+            return client
+        path = data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as err:  # chromadb raises a variety of connection and file errors
+        where = f"the Chroma server at {host}:{port}" if host else f"the Chroma store in {data_dir / 'chroma'}"
+        hint = "start it (`chroma run --host 127.0.0.1 --port N`) or unset ASSISTANT_CHROMA_HOST" if host else (
+            "check that the data directory is writable (ASSISTANT_DATA_DIR)"
+        )
+        raise StoreError(f"cannot open {where}: {err}; {hint}") from err
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "model"
+
+
+def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "doc_id": chunk.doc_id,
+        "doc_title": chunk.doc_title,
+        "doc_short_title": chunk.doc_short_title,
+        "year": chunk.year if chunk.year is not None else -1,
+        "section_number": chunk.section_number or "",
+        "section_title": chunk.section_title,
+        "section_path": chunk.section_path,
+        "paragraph_start": chunk.paragraph_start,
+        "paragraph_end": chunk.paragraph_end,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "token_count": chunk.token_count,
+        "content_hash": chunk.content_hash,
+        "page": chunk.page if chunk.page is not None else -1,
+        "footnotes": ",".join(str(n) for n in chunk.footnotes),
+        "notes": chunk.notes,
+        "part": chunk.part,
+        "parts": chunk.parts,
+        "embed_text": chunk.embed_text,
+    }
+
+
+def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    year = int(meta.get("year", -1))
+    page = int(meta.get("page", -1))
+    footnotes = tuple(int(n) for n in str(meta.get("footnotes", "")).split(",") if n)
+    return Chunk(
+        id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        doc_title=str(meta["doc_title"]),
+        doc_short_title=str(meta["doc_short_title"]),
+        year=year if year >= 0 else None,
+        section_number=str(meta["section_number"]) or None,
+        section_title=str(meta["section_title"]),
+        section_path=str(meta["section_path"]),
+        paragraph_start=int(meta["paragraph_start"]),
+        paragraph_end=int(meta["paragraph_end"]),
+        char_start=int(meta["char_start"]),
+        char_end=int(meta["char_end"]),
+        text=text,
+        token_count=int(meta["token_count"]),
+        content_hash=str(meta["content_hash"]),
+        notes=str(meta.get("notes", "")),
+        page=page if page >= 0 else None,
+        footnotes=footnotes,
+        part=int(meta.get("part", 0)),
+        parts=int(meta.get("parts", 1)),
+        embed_text=str(meta.get("embed_text", "")),
+    )
+
+
+class IndexStore:
+    """Chunks of one embedding model in Chroma, with atomic switching between index generations."""
+
+    def __init__(self, client: Any, model: str, versions: str) -> None:
+        self.client = client
+        self.model = model
+        self.versions = versions  # parser/chunker versions; a change forces re-embedding nothing, but a rebuild
+        self._key = f"active__{_slug(model)}"
+        self._cache: tuple[str, list[Chunk]] | None = None
+
+    # -- registry
+
+    def _registry(self) -> Any:
+        try:
+            return self.client.get_or_create_collection(REGISTRY, metadata={"purpose": "active collections"})
+        except Exception as err:
+            raise StoreError(f"the Chroma store is not reachable: {err}; check ASSISTANT_CHROMA_HOST") from err
+
+    def _registry_meta(self) -> dict[str, Any]:
+        return dict(self._registry().metadata or {})
+
+    def active_name(self) -> str | None:
+        name = self._registry_meta().get(self._key)
+        return str(name) if name else None
+
+    def _active(self) -> Any | None:
+        name = self.active_name()
+        if not name:
+            return None
+        try:
+            return self.client.get_collection(name)
+        except Exception as err:
+            raise StoreError(
+                f"the index points at collection {name!r}, which is missing: run `policy-assistant index --rebuild`"
+            ) from err
+
+    def sources(self) -> list[str]:
+        """User files and folders that were indexed besides the bundled corpus."""
+        return list(json.loads(self._registry_meta().get("sources", "[]")))
+
+    def set_sources(self, sources: Sequence[str]) -> None:
+        meta = self._registry_meta()
+        meta["sources"] = json.dumps(sorted(set(sources)))
+        self._registry().modify(metadata=meta)
+
+    # -- reading
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk of the active index (cached per generation)."""
+        collection = self._active()
+        if collection is None:
+            return []
+        if self._cache and self._cache[0] == collection.name:
+            return self._cache[1]
+        got = collection.get(include=["metadatas", "documents"])
+        chunks = [_chunk_from(i, d or "", m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"],
+                                                                      strict=True)]
+        chunks.sort(key=lambda c: (c.doc_id, c.char_start, c.part))
+        self._cache = (collection.name, chunks)
+        return chunks
+
+    def status(self) -> IndexStatus:
+        collection = self._active()
+        if collection is None:
+            return IndexStatus(None, self.model, 0, 0, None, self.versions)
+        meta = collection.metadata or {}
+        chunks = self.chunks()
+        return IndexStatus(
+            collection=collection.name,
+            model=self.model,
+            documents=len({c.doc_id for c in chunks}),
+            chunks=len(chunks),
+            indexed_at=float(meta.get("created", 0)) or None,
+            versions=str(meta.get("versions", "")),
+        )
+
+    def documents(self) -> list[DocumentStats]:
+        by_doc: dict[str, list[Chunk]] = {}
+        for chunk in self.chunks():
+            by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        return [
+            DocumentStats(
+                doc_id=doc_id,
+                title=chunks[0].doc_title,
+                year=chunks[0].year,
+                sections=len({c.section_path for c in chunks}),
+                chunks=len(chunks),
+                tokens=sum(c.token_count for c in chunks),
+            )
+            for doc_id, chunks in sorted(by_doc.items())
+        ]
+
+    def search(
+        self, vector: np.ndarray, k: int = 5, doc_ids: Sequence[str] | None = None,
+        years: Sequence[int] | None = None,
+    ) -> list[Hit]:
+        """Nearest chunks by cosine similarity, optionally within some documents or years."""
+        from llama_index.core.vector_stores.types import (
+            FilterOperator,
+            MetadataFilter,
+            MetadataFilters,
+            VectorStoreQuery,
+        )
+
+        collection = self._active()
+        if collection is None:
+            raise StoreError("the index is empty: run `policy-assistant index` first")
+        filters = []
+        if doc_ids:
+            filters.append(MetadataFilter(key="doc_id", value=list(doc_ids), operator=FilterOperator.IN))
+        if years:
+            filters.append(MetadataFilter(key="year", value=[int(y) for y in years], operator=FilterOperator.IN))
+        query = VectorStoreQuery(
+            query_embedding=[float(x) for x in vector],
+            similarity_top_k=k,
+            filters=MetadataFilters(filters=filters) if filters else None,
+        )
+        try:
+            result = self._vector_store(collection).query(query)
+        except Exception as err:
+            raise StoreError(f"search in the Chroma store failed: {err}") from err
+        hits = []
+        for node, similarity in zip(result.nodes or [], result.similarities or [], strict=True):
+            meta = dict(node.metadata)
+            # The adapter reports exp(-distance); with cosine distance, cosine = 1 - distance.
+            cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0
+            hits.append(Hit(chunk=_chunk_from(node.node_id, node.get_content(), meta), score=cosine))
+        return hits
+
+    @staticmethod
+    def _vector_store(collection: Any) -> Any:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=collection)
+
+    # -- writing
+
+    def sync(
+        self,
+        chunks: Sequence[Chunk],
+        embed: Callable[[list[str]], np.ndarray],
+        *,
+        rebuild: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> SyncReport:
+        """Make the active index hold exactly `chunks`, embedding only content it has not seen.
+
+        Builds a new collection, copies vectors of unchanged chunks from the active one, embeds the rest,
+        then switches the registry to it and drops the old collection.
+        """
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        active = self._active()
+        old_vectors: dict[str, list[float]] = {}
+        old_docs: set[str] = set()
+        if active is not None:
+            same_versions = (active.metadata or {}).get("versions") == self.versions
+            old = self.chunks()
+            old_docs = {c.doc_id for c in old}
+            unchanged = {c.content_hash for c in old} == {c.content_hash for c in chunks} and len(old) == len(chunks)
+            if unchanged and same_versions and not rebuild:
+                return SyncReport(active.name, len(old), 0, len(old), (), changed=False)
+            if not rebuild:
+                got = active.get(include=["embeddings", "metadatas"])
+                for meta, vector in zip(got["metadatas"], got["embeddings"], strict=True):
+                    old_vectors[str(meta["content_hash"])] = list(vector)
+
+        self._drop_orphans()
+        name = f"pa-{_slug(self.model)}-{int(time.time() * 1000)}"
+        try:
+            collection = self.client.create_collection(
+                name,
+                metadata={"model": self.model, "versions": self.versions, "created": time.time(),
+                          "state": "building", "hnsw:space": "cosine"},
+            )
+        except Exception as err:
+            raise StoreError(f"cannot create collection {name}: {err}") from err
+
+        to_embed = [c for c in chunks if c.content_hash not in old_vectors]
+        new_vectors: dict[str, list[float]] = {}
+        batch = 16
+        for start in range(0, len(to_embed), batch):
+            part = to_embed[start : start + batch]
+            vectors = embed([c.embed_text for c in part])
+            for chunk, vector in zip(part, vectors, strict=True):
+                new_vectors[chunk.content_hash] = [float(x) for x in vector]
+            if progress:
+                progress(len(part))
+
+        store = self._vector_store(collection)
+        nodes = [
+            TextNode(
+                id_=c.id,
+                text=c.text,
+                metadata=_chunk_metadata(c),
+                embedding=old_vectors.get(c.content_hash) or new_vectors[c.content_hash],
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=c.doc_id)},
+            )
+            for c in chunks
+        ]
+        for start in range(0, len(nodes), _ADD_BATCH):
+            store.add(nodes[start : start + _ADD_BATCH])
+
+        meta = dict(collection.metadata or {})
+        meta["state"] = "ready"
+        meta.pop("hnsw:space", None)  # the distance function cannot be modified after creation
+        collection.modify(metadata=meta)
+        self._switch(name)
+        removed = tuple(sorted(old_docs - {c.doc_id for c in chunks}))
+        return SyncReport(name, len(chunks), len(to_embed), len(chunks) - len(to_embed), removed, changed=True)
+
+    def _switch(self, name: str) -> None:
+        meta = self._registry_meta()
+        previous = meta.get(self._key)
+        meta[self._key] = name
+        self._registry().modify(metadata=meta)
+        self._cache = None
+        if previous and previous != name:
+            try:
+                self.client.delete_collection(str(previous))
+            except Exception:  # already gone: nothing to clean up
+                pass
+
+    def _drop_orphans(self) -> None:
+        """Remove collections of this model left by an interrupted run (never the active one)."""
+        prefix = f"pa-{_slug(self.model)}-"
+        active = self.active_name()
+        for collection in self.client.list_collections():
+            name = collection if isinstance(collection, str) else collection.name
+            if name.startswith(prefix) and name != active:
+                self.client.delete_collection(name)
