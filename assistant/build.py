@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
+from assistant.chat import ConversationStore
+from assistant.core import Assistant, Policy
+from assistant.llm import LLM, OpenAIChat
+from assistant.retrieve import RetrievalConfig, Retriever
 from assistant.settings import Settings
 from index.chunk import Chunker
 from index.embed import Embedder, build_embedder
@@ -54,5 +59,56 @@ class Components:
         return self.store.search(vector, k or self.settings.search_k, doc_ids=doc_ids)
 
 
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.embedder, RetrievalConfig())
+
+    @cached_property
+    def llm(self) -> LLM | None:
+        s = self.settings
+        if not s.llm_configured:
+            return None
+        return OpenAIChat(
+            base_url=s.openai_base_url,
+            model=s.openai_model or "",
+            api_key=s.openai_api_key.get_secret_value() if s.openai_api_key else None,
+            temperature=s.openai_temperature,
+            timeout=s.openai_timeout,
+            max_retries=s.openai_max_retries,
+        )
+
+    @cached_property
+    def conversations(self) -> ConversationStore:
+        return ConversationStore(self.settings.data_dir / "conversations.sqlite3")
+
+    @cached_property
+    def assistant(self) -> Assistant:
+        s = self.settings
+        llm = self.llm
+        policy = Policy(
+            k=s.search_k,
+            min_dense=s.refusal_min_dense,
+            weak_dense=s.refusal_weak_dense,
+            min_coverage=s.refusal_min_coverage,
+            fallback_on_error=s.fallback_on_error,
+            unverified_fallback=s.unverified_fallback,
+        )
+        return Assistant(
+            retriever=self.retriever,
+            extractive=ExtractiveAnswerer(self.embedder, self.retriever.lexical),
+            generative=GenerativeAnswerer(llm) if llm else None,
+            llm=llm,
+            conversations=self.conversations,
+            policy=policy,
+            default_mode=s.answer_mode,
+            forced_language=None if s.language == "auto" else s.language,
+        )
+
+
 def build_components(settings: Settings) -> Components:
     return Components(settings)
+
+
+def build_assistant(settings: Settings) -> Assistant:
+    """The assistant the interfaces share, wired from one settings object."""
+    return build_components(settings).assistant

@@ -36,9 +36,27 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="Chroma server host; unset means Chroma on disk in data_dir.")
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
 
-    search_k: int = Field(5, ge=1, le=50, description="Number of passages returned by a search.")
+    search_k: int = Field(5, ge=1, le=50, description="Number of passages returned by a search and used as sources.")
 
-    @field_validator("embed_base_url", "embed_model", "chroma_host", mode="before")
+    answer_mode: Literal["extractive", "openai"] = Field(
+        "extractive", description="`extractive` (no model needed) or `openai` (an OpenAI-compatible chat endpoint)."
+    )
+    language: Literal["auto", "nl", "en"] = Field("auto", description="Answer language; `auto` follows the question.")
+    openai_base_url: str | None = Field(None, description="Chat endpoint, e.g. http://127.0.0.1:8000/v1 (else OPENAI_BASE_URL).")
+    openai_api_key: SecretStr | None = Field(None, description="Key for the chat endpoint (else OPENAI_API_KEY).")
+    openai_model: str | None = Field(None, description="Chat model name at that endpoint.")
+    openai_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    openai_timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for the endpoint.")
+    openai_max_retries: int = Field(2, ge=0, le=10, description="Retries (with backoff) on 429, 5xx and timeouts.")
+    fallback_on_error: bool = Field(True, description="Answer extractively when the endpoint is down or fails.")
+    unverified_fallback: bool = Field(
+        False, description="Answer extractively when the model cites nothing valid (else mark it unverified)."
+    )
+    refusal_min_dense: float = Field(0.80, ge=0, le=1, description="Refuse when the best passage is less similar.")
+    refusal_weak_dense: float = Field(0.84, ge=0, le=1, description="Below this, also require the question's terms.")
+    refusal_min_coverage: float = Field(0.45, ge=0, le=1, description="Share of question terms the best passage holds.")
+
+    @field_validator("embed_base_url", "embed_model", "chroma_host", "openai_base_url", "openai_model", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -46,6 +64,12 @@ class Settings(BaseSettings):
     @property
     def tiktoken_dir(self) -> Path:
         return self.data_dir / "tiktoken"
+
+    @property
+    def llm_configured(self) -> bool:
+        """An OpenAI-compatible chat model is configured (here or through OPENAI_BASE_URL/OPENAI_API_KEY)."""
+        return bool(self.openai_model and (self.openai_base_url or os.environ.get("OPENAI_BASE_URL")
+                                           or self.openai_api_key or os.environ.get("OPENAI_API_KEY")))
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -61,6 +85,11 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(
             "ASSISTANT_EMBED_BACKEND=openai needs ASSISTANT_EMBED_BASE_URL and ASSISTANT_EMBED_MODEL; "
             "or unset ASSISTANT_EMBED_BACKEND to use the bundled model"
+        )
+    if settings.answer_mode == "openai" and not settings.llm_configured:
+        raise ConfigError(
+            "ASSISTANT_ANSWER_MODE=openai needs ASSISTANT_OPENAI_MODEL and ASSISTANT_OPENAI_BASE_URL (or "
+            "OPENAI_API_KEY for OpenAI itself); or use the extractive mode"
         )
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     return settings

@@ -23,3 +23,11 @@ class StoreError(PolicyAssistantError):
 
 class TokenizerError(PolicyAssistantError):
     """The tokenizer files could not be seeded or verified."""
+
+
+class InputError(PolicyAssistantError):
+    """A question, filter or other user input is invalid."""
+
+
+class LLMError(PolicyAssistantError):
+    """The generative endpoint failed (down, slow, rate-limited, or an error reply)."""

@@ -102,7 +102,14 @@ def _read_lines(text: str) -> list[_Line]:
 
 def _mark_hard_breaks(lines: list[_Line]) -> None:
     text_lines = [ln for ln in lines if ln.text]
-    double_spaced = sum(ln.blank_before for ln in text_lines) > 0.4 * max(1, len(text_lines))
+    blank_separated = [ln for ln in text_lines[1:] if ln.blank_before]
+    # In the double-spaced layout most blank-separated lines continue a sentence; one-line paragraphs
+    # separated by blank lines mostly end one.
+    preceding = [text_lines[i - 1] for i in range(1, len(text_lines)) if text_lines[i].blank_before]
+    ending = sum(p.text.endswith(_SENTENCE_END) for p in preceding)
+    double_spaced = (
+        len(blank_separated) > 0.4 * max(1, len(text_lines)) and ending < 0.5 * max(1, len(preceding))
+    )
     if not double_spaced:
         # Single-newline layout throughout (most user files): every blank line ends a paragraph.
         for line in text_lines:

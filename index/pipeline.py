@@ -56,7 +56,7 @@ class Indexer:
             except DocumentError as err:
                 warnings.append(f"skipped {source}: {err}")
         raws.extend(fresh)
-        return _unique_ids(raws), sources, warnings
+        return _unique_ids(_unique_files(raws)), _outermost(sources), warnings
 
     def run(
         self,
@@ -90,6 +90,30 @@ class Indexer:
         )
         self.store.set_sources(sources)
         return IndexReport(sync=report, documents=docs, chunks=chunks, warnings=warnings)
+
+
+def _unique_files(raws: list[RawDocument]) -> list[RawDocument]:
+    """A file reached twice (on its own and inside a remembered folder) is indexed once."""
+    seen: set[str] = set()
+    out = []
+    for raw in raws:
+        key = str(Path(raw.info.file).resolve()) if raw.info.file and Path(raw.info.file).is_absolute() else None
+        if key is not None and key in seen:
+            continue
+        if key is not None:
+            seen.add(key)
+        out.append(raw)
+    return out
+
+
+def _outermost(sources: list[str]) -> list[str]:
+    """Remembered sources without those inside another remembered folder."""
+    paths = sorted({Path(s) for s in sources}, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for path in paths:
+        if not any(parent == path or parent in path.parents for parent in kept):
+            kept.append(path)
+    return [str(p) for p in kept]
 
 
 def _unique_ids(raws: list[RawDocument]) -> list[RawDocument]:

@@ -8,6 +8,7 @@ reader never sees a half-built one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -82,6 +83,17 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "model"
 
 
+def _model_key(name: str) -> str:
+    """A short, collision-free name for a model: readable slug plus a hash of the full name."""
+    return f"{_slug(name)[:30]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def _fingerprint(chunk: Chunk) -> str:
+    """Everything stored for a chunk; a change in any of it (also the document's year or title) re-indexes."""
+    payload = json.dumps(_chunk_metadata(chunk), sort_keys=True, ensure_ascii=False) + chunk.id + chunk.text
+    return hashlib.sha1(payload.encode()).hexdigest()
+
+
 def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return {
         "doc_id": chunk.doc_id,
@@ -142,7 +154,7 @@ class IndexStore:
         self.client = client
         self.model = model
         self.versions = versions  # parser/chunker versions; a change forces re-embedding nothing, but a rebuild
-        self._key = f"active__{_slug(model)}"
+        self._key = f"active__{_model_key(model)}"
         self._cache: tuple[str, list[Chunk]] | None = None
 
     # -- registry
@@ -272,7 +284,21 @@ class IndexStore:
 
     # -- writing
 
-    def sync(
+    def sync(self, *args: Any, **kwargs: Any) -> SyncReport:
+        """Make the active index hold exactly `chunks` (see `_sync`); store failures become `StoreError`."""
+        try:
+            return self._sync(*args, **kwargs)
+        except (StoreError, KeyboardInterrupt):
+            raise
+        except Exception as err:
+            if type(err).__module__.startswith("chromadb"):
+                raise StoreError(
+                    f"the index run failed in the Chroma store ({err}); another index run may be busy: "
+                    "wait for it and run `policy-assistant index` again"
+                ) from err
+            raise
+
+    def _sync(
         self,
         chunks: Sequence[Chunk],
         embed: Callable[[list[str]], np.ndarray],
@@ -294,7 +320,7 @@ class IndexStore:
             same_versions = (active.metadata or {}).get("versions") == self.versions
             old = self.chunks()
             old_docs = {c.doc_id for c in old}
-            unchanged = {c.content_hash for c in old} == {c.content_hash for c in chunks} and len(old) == len(chunks)
+            unchanged = sorted(map(_fingerprint, old)) == sorted(map(_fingerprint, chunks))
             if unchanged and same_versions and not rebuild:
                 return SyncReport(active.name, len(old), 0, len(old), (), changed=False)
             if not rebuild:
@@ -303,7 +329,7 @@ class IndexStore:
                     old_vectors[str(meta["content_hash"])] = list(vector)
 
         self._drop_orphans()
-        name = f"pa-{_slug(self.model)}-{int(time.time() * 1000)}"
+        name = f"pa-{_model_key(self.model)}-{int(time.time() * 1000)}"
         try:
             collection = self.client.create_collection(
                 name,
@@ -313,6 +339,28 @@ class IndexStore:
         except Exception as err:
             raise StoreError(f"cannot create collection {name}: {err}") from err
 
+        try:
+            return self._fill(collection, chunks, old_vectors, old_docs, embed, progress)
+        except BaseException:
+            # An interrupted or failed run removes its half-built collection; the active one stays.
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # the store itself is gone; nothing more to clean
+                pass
+            raise
+
+    def _fill(
+        self,
+        collection: Any,
+        chunks: Sequence[Chunk],
+        old_vectors: dict[str, list[float]],
+        old_docs: set[str],
+        embed: Callable[[list[str]], np.ndarray],
+        progress: Callable[[int], None] | None,
+    ) -> SyncReport:
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        name = collection.name
         to_embed = [c for c in chunks if c.content_hash not in old_vectors]
         new_vectors: dict[str, list[float]] = {}
         batch = 16
@@ -358,11 +406,28 @@ class IndexStore:
             except Exception:  # already gone: nothing to clean up
                 pass
 
-    def _drop_orphans(self) -> None:
-        """Remove collections of this model left by an interrupted run (never the active one)."""
-        prefix = f"pa-{_slug(self.model)}-"
+    def _drop_orphans(self, max_age: float = 3600.0) -> None:
+        """Remove this model's collections left behind by earlier runs (never the active one).
+
+        A collection still being built by a concurrent run is kept unless it is older than `max_age`
+        seconds, i.e. its run surely died.
+        """
         active = self.active_name()
+        now = time.time()
         for collection in self.client.list_collections():
             name = collection if isinstance(collection, str) else collection.name
-            if name.startswith(prefix) and name != active:
-                self.client.delete_collection(name)
+            if name == active or name == REGISTRY or not name.startswith("pa-"):
+                continue
+            try:
+                meta = self.client.get_collection(name).metadata or {}
+            except Exception:  # deleted meanwhile by another run
+                continue
+            if meta.get("model") != self.model:
+                continue
+            superseded = meta.get("state") == "ready"
+            stale = now - float(meta.get("created", 0)) > max_age
+            if superseded or stale:
+                try:
+                    self.client.delete_collection(name)
+                except Exception:  # deleted meanwhile by another run
+                    pass

@@ -1,4 +1,4 @@
-"""`policy-assistant`: the command line (index, search, docs)."""
+"""`policy-assistant`: the command line (index, search, docs, ask, chat)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,20 @@ def _parser() -> argparse.ArgumentParser:
 
     p_docs = sub.add_parser("docs", help="list the indexed documents")
     p_docs.add_argument("--json", action="store_true", help="print JSON")
+
+    for name, help_text in (("ask", "answer one question with cited sources"),
+                            ("chat", "an interactive conversation (follow-up questions use the earlier turns)")):
+        p = sub.add_parser(name, help=help_text)
+        if name == "ask":
+            p.add_argument("question", help="the question, in Dutch or English")
+            p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+            p.add_argument("--conversation", help="continue a stored conversation (its id)")
+        p.add_argument("--mode", choices=["extractive", "openai"], help="answer mode (default: ASSISTANT_ANSWER_MODE)")
+        p.add_argument("--lang", choices=["nl", "en"], help="answer in this language (default: the question's)")
+        p.add_argument("--doc", action="append", default=None, help="only this document id (repeatable)")
+        p.add_argument("--year", action="append", type=int, default=None, help="only documents of this year")
+        p.add_argument("--k", type=int, default=None, help="number of sources (default: ASSISTANT_SEARCH_K)")
+        p.add_argument("--debug", action="store_true", help="show the standalone question and scores")
     return parser
 
 
@@ -46,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         components = build_components(load_settings())
-        handler = {"index": _cmd_index, "search": _cmd_search, "docs": _cmd_docs}[args.command]
+        handler = {"index": _cmd_index, "search": _cmd_search, "docs": _cmd_docs, "ask": _cmd_ask,
+                   "chat": _cmd_chat}[args.command]
         return handler(components, args)
     except PolicyAssistantError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -62,16 +77,19 @@ def _cmd_index(components, args: argparse.Namespace) -> int:  # type: ignore[no-
 
     console = Console(stderr=True)
     started = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=console, transient=True,
-    ) as progress:
-        task = progress.add_task("embed", total=None)
+    if console.is_terminal:
+        with Progress(
+            TextColumn("[bold]embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, transient=True,
+        ) as progress:
+            task = progress.add_task("embed", total=None)
 
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-        report = components.indexer.run(args.paths, rebuild=args.rebuild, progress=update)
+            report = components.indexer.run(args.paths, rebuild=args.rebuild, progress=update)
+    else:  # no bar in logs and pipes: it would only leave blank lines behind
+        report = components.indexer.run(args.paths, rebuild=args.rebuild)
     elapsed = time.perf_counter() - started
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -174,6 +192,109 @@ def _cmd_docs(components, args: argparse.Namespace) -> int:  # type: ignore[no-u
         table.add_row(d.doc_id, d.title, str(d.year or ""), str(d.sections), str(d.chunks), str(d.tokens))
     Console().print(table)
     return 0
+
+
+def _ask_options(components, args: argparse.Namespace) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from index.corpus import resolve_doc_id
+    from index.errors import InputError
+
+    if args.k is not None and not 1 <= args.k <= 20:
+        raise InputError(f"--k {args.k} is out of range; use 1 to 20")
+    return {
+        "doc_ids": [resolve_doc_id(d, components.settings.corpus_dir) for d in args.doc] if args.doc else None,
+        "years": args.year,
+        "mode": args.mode,
+        "language": args.lang,
+        "k": args.k,
+    }
+
+
+def _cmd_ask(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from assistant.core import Delta, Done
+
+    assistant = components.assistant
+    options = _ask_options(components, args)
+    conversation = args.conversation
+    if args.json:
+        answer = assistant.ask(args.question, conversation, **options)
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    streamed = False
+    for event in assistant.ask_stream(args.question, conversation, **options):
+        if isinstance(event, Delta):
+            print(event.text, end="", flush=True)
+            streamed = True
+        elif isinstance(event, Done):
+            if streamed:
+                print()
+            _print_answer(event.answer, args.debug, streamed_text=True)
+    return 0
+
+
+def _print_answer(answer, debug: bool, streamed_text: bool) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    nl = answer.language == "nl"
+    if streamed_text:
+        console.print("[dim]" + ("definitief antwoord" if nl else "final answer") + ":[/dim]")
+    console.print(answer.text)
+    if answer.refused:
+        console.print("[yellow]" + ("Geweigerd: de documenten bevatten dit niet." if nl
+                                    else "Refused: the documents do not cover this.") + "[/yellow]")
+    if answer.unverified:
+        console.print("[red]" + ("Niet geverifieerd: het antwoord verwijst naar geen geldige bron."
+                                 if nl else "Unverified: the answer cites no valid source.") + "[/red]")
+    for sentence in answer.flagged:
+        console.print("[red]" + ("Controleer: " if nl else "Check: ") + sentence + "[/red]")
+    for notice in answer.notices:
+        console.print(f"[yellow]{notice}[/yellow]")
+    console.print("[bold]" + ("Bronnen" if nl else "Sources") + "[/bold]")
+    for s in answer.sources:
+        page = f", p. {s.page}" if s.page else ""
+        console.print(f"  [{s.n}] {s.doc_title} ({s.year or 'n.d.'}{page}) — {s.section}")
+        snippet = " ".join((s.highlight or s.text).split())
+        console.print(f"      [dim]{snippet[:240]}{'…' if len(snippet) > 240 else ''}[/dim]")
+    mode = f"mode: {answer.mode}"
+    if debug:
+        console.print(f"[dim]standalone question: {answer.standalone_question}[/dim]")
+        console.print(f"[dim]scores: {', '.join(f'[{s.n}] {s.score:.3f}' for s in answer.sources)}[/dim]")
+    console.print(f"[dim]{mode} · {answer.latency_ms:.0f} ms · conversation {answer.conversation_id or '-'}[/dim]")
+
+
+def _cmd_chat(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from assistant.core import Delta, Done
+    from index.errors import PolicyAssistantError
+
+    assistant = components.assistant
+    options = _ask_options(components, args)
+    conversation = components.conversations.new()
+    print(f"policy-assistant ({assistant.mode if not args.mode else args.mode}) — "
+          "stel een vraag; /nieuw of /new begint opnieuw, Ctrl-D stopt. Ask a question; Ctrl-D quits.")
+    while True:
+        try:
+            line = input("\nvraag> ")
+        except EOFError:
+            print()
+            return 0
+        if line.strip() in ("/nieuw", "/new"):
+            conversation = components.conversations.new()
+            print("nieuw gesprek / new conversation")
+            continue
+        if not line.strip():
+            continue
+        try:
+            streamed = False
+            for event in assistant.ask_stream(line, conversation, **options):
+                if isinstance(event, Delta):
+                    print(event.text, end="", flush=True)
+                    streamed = True
+                elif isinstance(event, Done):
+                    if streamed:
+                        print()
+                    _print_answer(event.answer, args.debug, streamed_text=True)
+        except PolicyAssistantError as err:
+            print(f"error: {err}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,189 @@
+"""Answer modes behind one protocol: extractive (no model needed) and generative (OpenAI-compatible LLM).
+
+Both take the same `AnswerRequest` (the standalone question, its language and the numbered sources) and
+yield the answer text in pieces; the assistant checks the citations of whatever they produce.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from assistant.lexical import LexicalIndex, terms
+from assistant.llm import LLM
+from assistant.types import Language, Message, Source, Turn
+from index.embed import Embedder
+from index.sentences import split_sentences
+from prompts import render
+
+REFUSAL = {"nl": "Dat staat niet in de documenten.", "en": "The documents don't cover this."}
+_ASKS_NUMBER = re.compile(
+    r"\b(hoeveel|hoe veel|aantal|percentage|procent|wanneer|welk jaar|in welk jaar|hoe lang|tegen wanneer|"
+    r"uiterlijk|how many|how much|number of|share|percent|percentage|when|what year|which year|by when|"
+    r"how long|deadline)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    question: str  # standalone
+    language: Language
+    sources: tuple[Source, ...]
+    history: tuple[Turn, ...] = ()
+    query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    query_terms: tuple[str, ...] = ()
+
+
+class Answerer(Protocol):
+    """Turns a request into answer text, streamed in pieces."""
+
+    @property
+    def mode(self) -> str: ...
+
+    def answer(self, request: AnswerRequest) -> Iterator[str]: ...
+
+
+# ------------------------------------------------------------------------------------------ extractive
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    source: Source
+    text: str
+    score: float
+    coverage: float
+    order: int  # position within the source
+
+
+class ExtractiveAnswerer:
+    """Composes a short answer from the source sentences that best answer the question. Deterministic."""
+
+    mode = "extractive"
+
+    def __init__(self, embedder: Embedder, lexical: Callable[[], LexicalIndex] | None = None, max_sentences: int = 3,
+                 semantic_candidates: int = 8) -> None:
+        self.embedder = embedder
+        self.lexical = lexical
+        self.max_sentences = max_sentences
+        self.semantic_candidates = semantic_candidates
+
+    def rank(self, request: AnswerRequest) -> list[ScoredSentence]:
+        """All sentences of the sources, best first."""
+        query_terms = set(request.query_terms)
+        index = self.lexical() if self.lexical else None
+        weights = {t: (index.idf(t) if index else 1.0) for t in query_terms}
+        total = sum(weights.values()) or 1.0
+        asks_number = bool(_ASKS_NUMBER.search(request.question))
+        years = set(_YEAR.findall(request.question))
+        candidates: list[ScoredSentence] = []
+        for rank, source in enumerate(request.sources):
+            prior = 0.25 / (1 + rank)
+            for order, (a, b) in enumerate(split_sentences(source.text)):
+                text = " ".join(source.text[a:b].split())
+                if len(text) < 25:
+                    continue
+                sentence_terms = set(terms(text))
+                coverage = sum(w for t, w in weights.items() if t in sentence_terms) / total
+                score = coverage + prior
+                if asks_number and _NUMBER.search(text):
+                    score += 0.15
+                if years and years & set(_YEAR.findall(text)):
+                    score += 0.2
+                if len(text) > 450:
+                    score -= 0.1  # very long sentences make poor answers
+                candidates.append(ScoredSentence(source, text, score, coverage, order))
+        candidates.sort(key=lambda s: -s.score)
+        return self._semantic_rerank(candidates, request)
+
+    def _semantic_rerank(self, candidates: list[ScoredSentence], request: AnswerRequest) -> list[ScoredSentence]:
+        if request.query_vector is None or not candidates:
+            return candidates
+        head = candidates[: self.semantic_candidates]
+        vectors = self.embedder.embed([s.text for s in head], query=False)
+        similarity = vectors @ np.asarray(request.query_vector, dtype=np.float32)
+        rescored = [
+            ScoredSentence(s.source, s.text, s.score + 1.5 * (float(sim) - 0.8), s.coverage, s.order)
+            for s, sim in zip(head, similarity, strict=True)
+        ]
+        rescored.sort(key=lambda s: -s.score)
+        return rescored + candidates[self.semantic_candidates :]
+
+    def select(self, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
+        if not ranked:
+            return []
+        best = ranked[0]
+        chosen = [best]
+        for s in ranked[1:]:
+            if len(chosen) == self.max_sentences:
+                break
+            if s.score < best.score - 0.25 or any(_similar(s.text, c.text) for c in chosen):
+                continue
+            chosen.append(s)
+        # Keep the documents' reading order within each source, sources in rank order.
+        return sorted(chosen, key=lambda s: (s.source.n, s.order))
+
+    def answer(self, request: AnswerRequest) -> Iterator[str]:
+        chosen = self.select(self.rank(request))
+        if not chosen:
+            yield REFUSAL[request.language]
+            return
+        yield compose(chosen, request.language)
+
+
+def _similar(a: str, b: str) -> bool:
+    wa, wb = set(a.lower().split()), set(b.lower().split())
+    return len(wa & wb) / max(1, min(len(wa), len(wb))) > 0.7
+
+
+def compose(sentences: Sequence[ScoredSentence], language: Language) -> str:
+    """Dutch: the sentences with their markers. English: the Dutch sentences quoted and labelled as quotes."""
+    if language == "nl":
+        return " ".join(f"{s.text} [{s.source.n}]" for s in sentences)
+    quotes = " ".join(f"“{s.text}” [{s.source.n}]" for s in sentences)
+    return f"The documents say (quoted in Dutch): {quotes}"
+
+
+# ------------------------------------------------------------------------------------------ generative
+
+
+def source_block(sources: Sequence[Source]) -> str:
+    """Numbered sources as the model sees them."""
+    parts = []
+    for s in sources:
+        year = f", {s.year}" if s.year else ""
+        parts.append(f"[{s.n}] {s.doc_title}{year} — {s.section}\n{s.text}")
+    return "\n\n".join(parts)
+
+
+class GenerativeAnswerer:
+    """Any OpenAI-compatible chat model, prompted with the numbered sources; streams tokens."""
+
+    def __init__(self, llm: LLM) -> None:
+        self.llm = llm
+
+    @property
+    def mode(self) -> str:
+        return f"openai:{self.llm.model}"
+
+    def messages(self, request: AnswerRequest) -> list[Message]:
+        system = render(f"system_{request.language}")
+        user = render("answer", sources=source_block(request.sources), question=request.question)
+        return [Message("system", system), Message("user", user)]
+
+    def answer(self, request: AnswerRequest) -> Iterator[str]:
+        yield from self.llm.stream(self.messages(request))
+
+
+def is_refusal(text: str) -> bool:
+    """The model said the documents do not cover the question."""
+    folded = " ".join(text.lower().split())
+    return any(r.lower().rstrip(".") in folded for r in REFUSAL.values()) or folded.startswith(
+        ("the documents do not cover", "dat staat niet in de documenten", "de documenten bevatten")
+    )

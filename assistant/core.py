@@ -1,0 +1,312 @@
+"""The assistant: one question in, a grounded answer with checked citations out.
+
+`Assistant.ask` and `Assistant.ask_stream` are what the CLI, the web UI, the Slack bot and the evaluation
+call. A question passes each stage once: validate, detect the language, condense a follow-up, retrieve,
+decide whether the evidence is strong enough, answer (extractive or generative), check citations, record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from assistant.answer import REFUSAL, AnswerRequest, Answerer, ExtractiveAnswerer, compose, is_refusal
+from assistant.chat import Conversation, ConversationStore
+from assistant.cite import check
+from assistant.condense import condense, is_followup
+from assistant.language import detect_language
+from assistant.lexical import terms
+from assistant.llm import LLM, complete
+from assistant.retrieve import Retrieved, Retriever
+from assistant.types import Answer, Language, Message, Source, Turn
+from index.errors import InputError, LLMError
+from prompts import render
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of answer text as it is produced."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The finished, checked answer (its text may differ from the streamed pieces)."""
+
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the assistant decides to refuse or fall back."""
+
+    k: int = 5
+    min_dense: float = 0.80  # below this the best passage is too far from the question: refuse
+    weak_dense: float = 0.84  # below this, refuse unless the question's key terms are found
+    min_coverage: float = 0.45  # share (idf-weighted) of question terms the best passage must hold
+    fallback_on_error: bool = True  # the LLM is down, slow or rate-limited: answer extractively instead
+    unverified_fallback: bool = False  # the LLM cited nothing valid: answer extractively instead of marking it
+    neighbours: bool = True
+
+
+class Assistant:
+    """Grounded question answering over the index, shared by every interface."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        extractive: ExtractiveAnswerer,
+        generative: Answerer | None = None,
+        llm: LLM | None = None,
+        conversations: ConversationStore | None = None,
+        policy: Policy | None = None,
+        default_mode: str = "extractive",
+        forced_language: Language | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.extractive = extractive
+        self.generative = generative
+        self.llm = llm
+        self.conversations = conversations
+        self.policy = policy or Policy()
+        self.default_mode = default_mode
+        self.forced_language = forced_language
+
+    # -- public API
+
+    @property
+    def mode(self) -> str:
+        """The answer mode in use, as shown to users: `extractive` or `openai:<model>`."""
+        return self.extractive.mode if self.default_mode == "extractive" else self._generative().mode
+
+    def ask(self, question: str, conversation: Conversation | str | None = None, **options: object) -> Answer:
+        """Answer a question; `options`: doc_ids, years, mode, language, k."""
+        answer: Answer | None = None
+        for event in self.ask_stream(question, conversation, **options):
+            if isinstance(event, Done):
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        conversation: Conversation | str | None = None,
+        *,
+        doc_ids: Sequence[str] | None = None,
+        years: Sequence[int] | None = None,
+        mode: str | None = None,
+        language: Language | None = None,
+        k: int | None = None,
+    ) -> Iterator[Delta | Done]:
+        started = time.perf_counter()
+        question = validate_question(question)
+        conv = self._conversation(conversation)
+        history = tuple(conv.turns) if conv else ()
+        mode = mode or self.default_mode
+        if mode not in ("extractive", "openai"):
+            raise InputError(f"unknown mode {mode!r}; use extractive or openai")
+        if mode == "openai":
+            self._generative()  # fail early with a plain message when no LLM is configured
+
+        lang = language or self.forced_language or self._language(question, history)
+        notices: list[str] = []
+        standalone = self._standalone(question, history, mode, notices)
+        query_vector = self.retriever.embedder.embed([standalone], query=True)[0]
+        hits = self.retriever.retrieve(standalone, lang, k=k or self.policy.k, doc_ids=doc_ids, years=years,
+                                       query_vector=query_vector)
+        sources = self._sources(hits)
+        query_terms = tuple(self.retriever.query_terms(standalone, lang))
+        request = AnswerRequest(standalone, lang, sources, history, query_vector, query_terms)
+
+        base = Answer(question=question, standalone_question=standalone, language=lang, mode="extractive",
+                      text="", sources=sources, conversation_id=conv.id if conv else None)
+        if not self._evidence_is_strong(hits, query_terms):
+            refusal = self._refusal(base, lang, sources)
+            yield Delta(refusal.text)
+            yield Done(self._finish(refusal, started, notices, conv))
+            return
+
+        if mode == "openai":
+            answer = yield from self._generate(base, request, notices)
+        else:
+            answer = yield from self._extract(base, request)
+        yield Done(self._finish(answer, started, notices, conv))
+
+    # -- stages
+
+    def _conversation(self, conversation: Conversation | str | None) -> Conversation | None:
+        if isinstance(conversation, Conversation):
+            return conversation
+        if isinstance(conversation, str):
+            if self.conversations is None:
+                raise InputError("conversations are not stored in this setup; pass a Conversation object")
+            return self.conversations.get_or_new(conversation)
+        return None
+
+    def _language(self, question: str, history: tuple) -> Language:  # type: ignore[type-arg]
+        default: Language = history[-1].language if history else "nl"
+        return detect_language(question, default=default)
+
+    def _standalone(self, question: str, history: tuple, mode: str, notices: list[str]) -> str:  # type: ignore[type-arg]
+        if not history or not is_followup(question):
+            return question
+        if mode == "openai" and self.llm is not None:
+            lines = "\n".join(f"{role}: {text}" for t in history for role, text in
+                              (("user", t.standalone_question or t.question), ("assistant", t.answer)))
+            try:
+                rewritten = complete(self.llm, [Message("user", render("condense", history=lines, question=question))])
+                rewritten = " ".join(rewritten.split()).strip('"')
+                if 3 <= len(rewritten) <= MAX_QUESTION_CHARS:
+                    return rewritten
+            except LLMError as err:
+                notices.append(f"follow-up rewritten without the language model ({err})")
+        return condense(question, history)
+
+    def _sources(self, hits: list[Retrieved]) -> tuple[Source, ...]:
+        sources = []
+        for n, hit in enumerate(hits, start=1):
+            c = hit.chunk
+            text = c.text
+            if self.policy.neighbours and c.parts > 1:
+                text = self._with_neighbours(hit)
+            sources.append(Source(n=n, chunk_id=c.id, doc_id=c.doc_id, doc_title=c.doc_title,
+                                  doc_short_title=c.doc_short_title, year=c.year, section=c.section_label,
+                                  section_path=c.section_path, text=text, score=hit.dense, page=c.page))
+        return tuple(sources)
+
+    def _with_neighbours(self, hit: Retrieved) -> str:
+        """A hit that is one part of a long section: add the adjacent parts' text when short enough."""
+        text = hit.chunk.text
+        for other in self.retriever.neighbours(hit.chunk):
+            if len(text) + len(other.text) > 4000:
+                continue
+            text = f"{other.text}\n\n{text}" if other.char_start < hit.chunk.char_start else f"{text}\n\n{other.text}"
+        return text
+
+    def _evidence_is_strong(self, hits: list[Retrieved], query_terms: tuple[str, ...]) -> bool:
+        if not hits:
+            return False
+        p = self.policy
+        best_dense = max(h.dense for h in hits)
+        if best_dense < p.min_dense:
+            return False
+        if best_dense >= p.weak_dense:
+            return True
+        return self._coverage(hits, query_terms) >= p.min_coverage
+
+    def _coverage(self, hits: list[Retrieved], query_terms: tuple[str, ...]) -> float:
+        lexical = self.retriever.lexical()
+        weights = {t: lexical.idf(t) for t in set(query_terms)}
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        best = 0.0
+        for hit in hits:
+            present = set(terms(hit.chunk.embed_text))
+            best = max(best, sum(w for t, w in weights.items() if t in present) / total)
+        return best
+
+    def _refusal(self, base: Answer, lang: Language, sources: tuple[Source, ...]) -> Answer:
+        nearest = "; ".join(f"[{s.n}] {s.doc_short_title} — {s.section}" for s in sources[:3])
+        lead = REFUSAL[lang]
+        if nearest:
+            lead += (" De dichtstbijzijnde passages: " if lang == "nl" else " The nearest passages: ") + nearest
+        return replace(base, text=lead, refused=True)
+
+    def _extract(self, base: Answer, request: AnswerRequest):  # type: ignore[no-untyped-def]
+        chosen = self.extractive.select(self.extractive.rank(request))
+        text = compose(chosen, request.language) if chosen else REFUSAL[request.language]
+        yield Delta(text)
+        highlights = {}
+        for s in chosen:
+            highlights.setdefault(s.source.n, s.text)
+        sources = tuple(replace(s, highlight=highlights.get(s.n, "")) for s in base.sources)
+        checked = check(text, sources)
+        return replace(base, text=checked.text, sources=sources, refused=not chosen,
+                       flagged=checked.flagged, unverified=not checked.verified and bool(chosen))
+
+    def _generate(self, base: Answer, request: AnswerRequest, notices: list[str]):  # type: ignore[no-untyped-def]
+        generative = self._generative()
+        pieces: list[str] = []
+        try:
+            for piece in generative.answer(request):
+                pieces.append(piece)
+                yield Delta(piece)
+        except LLMError as err:
+            if not self.policy.fallback_on_error:
+                raise
+            notices.append(_fallback_notice(request.language, str(err)))
+            answer = yield from self._extract(base, request)
+            return answer
+        text = "".join(pieces).strip()
+        mode = generative.mode
+        if is_refusal(text):
+            refusal = self._refusal(replace(base, mode=mode), request.language, base.sources)
+            return refusal
+        checked = check(text, base.sources, translate=request.language == "en")
+        answer = replace(base, mode=mode, text=checked.text, flagged=checked.flagged, unverified=not checked.verified)
+        if checked.removed:
+            notices.append(_removed_notice(request.language, checked.removed))
+        if not checked.verified:
+            if self.policy.unverified_fallback:
+                notices.append(_unverified_notice(request.language))
+                extractive = yield from self._extract(base, request)
+                return extractive
+            # Show the sources that best support what the model wrote, first.
+            answer_terms = set(terms(checked.text))
+            ranked = sorted(base.sources, key=lambda s: -len(answer_terms & set(terms(s.text))))
+            answer = replace(answer, sources=tuple(ranked))
+        return answer
+
+    def _generative(self) -> Answerer:
+        if self.generative is None:
+            raise InputError(
+                "no language model configured: set ASSISTANT_OPENAI_BASE_URL and ASSISTANT_OPENAI_MODEL "
+                "or use --mode extractive"
+            )
+        return self.generative
+
+    def _finish(self, answer: Answer, started: float, notices: list[str], conv: Conversation | None) -> Answer:
+        answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000,
+                         notices=tuple(notices) + answer.notices)
+        if conv is not None and self.conversations is not None:
+            self.conversations.record(conv, answer)
+        elif conv is not None:
+            conv.add(Turn(answer.question, answer.text, answer.standalone_question, answer.language))
+        return answer
+
+
+def validate_question(question: str) -> str:
+    """The question with whitespace normalised; `InputError` when empty or too long."""
+    text = " ".join(str(question or "").split())
+    if not text:
+        raise InputError('the question is empty; type a question, e.g. "Wat is het solidariteitsmechanisme?"')
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS} characters")
+    return text
+
+
+def _fallback_notice(lang: Language, reason: str) -> str:
+    if lang == "nl":
+        return f"Het taalmodel gaf geen antwoord ({reason}); dit antwoord is uit de bronnen samengesteld."
+    return f"The language model did not answer ({reason}); this answer was composed from the sources."
+
+
+def _removed_notice(lang: Language, removed: tuple[str, ...]) -> str:
+    markers = " ".join(removed)
+    if lang == "nl":
+        return f"Verwijzingen die naar geen bron wezen zijn verwijderd: {markers}"
+    return f"Citations that pointed to no source were removed: {markers}"
+
+
+def _unverified_notice(lang: Language) -> str:
+    if lang == "nl":
+        return "Het taalmodel gaf geen controleerbare bronverwijzingen; dit antwoord is uit de bronnen samengesteld."
+    return "The language model gave no checkable citations; this answer was composed from the sources."
+
+

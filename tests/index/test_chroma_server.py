@@ -1,0 +1,233 @@
+"""The index on a real Chroma server (`chroma run`), as a deployment with several instances uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from assistant.build import Components
+from assistant.settings import Settings, load_settings
+from index.errors import StoreError
+from index.store import REGISTRY, open_client
+
+pytestmark = pytest.mark.server
+
+MANIFEST = {
+    "documents": [
+        {"id": "asiel-2021", "file": "asiel.txt", "title": "Gemeenschappelijk asielbeleid in de Unie",
+         "short_title": "Asielbeleid", "year": 2021, "doc_type": "communication", "reference": None},
+        {"id": "talent-2019", "file": "talent.txt", "title": "Legale migratie en talent",
+         "short_title": "Legale migratie", "year": 2019, "doc_type": "factsheet", "reference": None},
+    ]
+}
+ASIEL_TXT = """Gemeenschappelijk asielbeleid in de Unie
+
+
+1. INLEIDING
+
+De Europese Unie werkt aan een gemeenschappelijk stelsel voor asiel. Dit
+document beschrijft hoe de lidstaten samen de verantwoordelijkheid dragen.
+
+
+2. SOLIDARITEIT TUSSEN LIDSTATEN
+
+Een lidstaat die onder druk staat door een groot aantal aankomsten kan de
+andere lidstaten om hulp vragen, bijvoorbeeld door herplaatsing van
+asielzoekers of door steun bij de terugkeer van afgewezen aanvragers.
+
+
+3. PROCEDURES AAN DE BUITENGRENS
+
+Iedereen die de buitengrens irregulier overschrijdt, ondergaat eerst een
+screening met een identiteitscontrole, een gezondheidscontrole en een
+veiligheidscontrole. De screening duurt ten hoogste vijf dagen.
+"""
+TALENT_TXT = """Legale migratie en talent
+
+
+1. INLEIDING
+
+Veel sectoren in Europa kampen met een tekort aan personeel. Legale migratie
+kan helpen om die tekorten op de arbeidsmarkt op te vangen.
+
+
+2. DE EUROPESE BLAUWE KAART
+
+Hooggekwalificeerde werknemers van buiten de Unie kunnen een Europese blauwe
+kaart aanvragen. Daarvoor hebben zij een arbeidscontract nodig met een salaris
+boven een drempel die elke lidstaat vaststelt.
+"""
+Q_SCREENING = "Hoeveel dagen mag de controle van irreguliere migranten bij aankomst duren?"
+Q_BLUE_CARD = "Which permit lets highly skilled workers from outside Europe work in the EU?"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _chroma_executable() -> str:
+    script = Path(sys.executable).parent / "chroma"
+    exe = str(script) if script.exists() else shutil.which("chroma")
+    assert exe, "the `chroma` executable is not installed in this environment"
+    return exe
+
+
+@dataclass
+class ChromaServer:
+    path: Path
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 30.0) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [_chroma_executable(), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port",
+                 str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"chroma run exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                client = chromadb.HttpClient(
+                    host="127.0.0.1", port=self.port, settings=ChromaSettings(anonymized_telemetry=False)
+                )
+                client.heartbeat()
+                return
+            except Exception as err:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError(
+                        f"chroma run did not answer within {timeout:g}s ({err}):\n{self.tail()}"
+                    ) from err
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    root = tmp_path_factory.mktemp("chroma-server")
+    srv = ChromaServer(path=root / "db", port=_free_port(), log=root / "chroma.log")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(server: ChromaServer, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("service")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "manifest.json").write_text(json.dumps(MANIFEST), encoding="utf-8")
+    (corpus / "asiel.txt").write_text(ASIEL_TXT, encoding="utf-8")
+    (corpus / "talent.txt").write_text(TALENT_TXT, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        # Module fixtures run before conftest's per-test isolation: no ASSISTANT_* variables, no .env.
+        for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
+            mp.delenv(key)
+        mp.chdir(root)
+        return load_settings(
+            data_dir=root / "data", corpus_dir=corpus, chroma_host="127.0.0.1", chroma_port=server.port
+        )
+
+
+@pytest.fixture(scope="module")
+def first_instance(settings: Settings) -> Components:
+    """The first service instance, which indexes the tiny corpus on the server."""
+    components = Components(settings)
+    report = components.indexer.run()
+    assert report.sync.changed and report.sync.embedded == report.sync.chunks == 7
+    return components
+
+
+def _view(components: Components) -> tuple[list[tuple[str, int, int]], list[str], list[str]]:
+    """What a user sees: the documents with counts and the top chunks of two searches."""
+    docs = [(d.doc_id, d.sections, d.chunks) for d in components.store.documents()]
+    screening = [h.chunk.id for h in components.dense_search(Q_SCREENING, k=3)]
+    blue_card = [h.chunk.id for h in components.dense_search(Q_BLUE_CARD, k=3)]
+    return docs, screening, blue_card
+
+
+def test_index_and_search_on_the_server(first_instance: Components, settings: Settings) -> None:
+    docs = {d.doc_id: d for d in first_instance.store.documents()}
+    counts = {k: (d.sections, d.chunks) for k, d in docs.items()}
+    assert counts == {"asiel-2021": (4, 4), "talent-2019": (3, 3)}
+    top = first_instance.dense_search(Q_SCREENING, k=3)[0].chunk
+    assert (top.doc_id, top.section_label) == ("asiel-2021", "3. PROCEDURES AAN DE BUITENGRENS")
+    assert "vijf dagen" in top.text
+    top = first_instance.dense_search(Q_BLUE_CARD, k=3)[0].chunk
+    assert (top.doc_id, top.section_label) == ("talent-2019", "2. DE EUROPESE BLAUWE KAART")
+    filtered = first_instance.dense_search(Q_SCREENING, k=5, doc_ids=["talent-2019"])
+    assert filtered and {h.chunk.doc_id for h in filtered} == {"talent-2019"}
+    # Nothing was written to the local data directory: the server holds the index.
+    assert not (settings.data_dir / "chroma").exists()
+    client = first_instance.store.client
+    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    assert names == {REGISTRY, first_instance.store.active_name()}
+
+
+def test_a_second_service_instance_sees_the_same_index(
+    first_instance: Components, settings: Settings,
+) -> None:
+    second = Components(settings)
+    assert second.store.active_name() == first_instance.store.active_name()
+    assert _view(second) == _view(first_instance)
+    # Its own index run finds nothing to do: no embedding, no new generation.
+    report = second.indexer.run()
+    assert report.sync.changed is False and report.sync.embedded == 0
+    assert second.store.active_name() == first_instance.store.active_name()
+
+
+def test_unreachable_server_gives_a_store_error_that_says_how_to_fix_it(tmp_path: Path) -> None:
+    port = _free_port()  # nothing listens there
+    with pytest.raises(StoreError) as info:
+        open_client(tmp_path, "127.0.0.1", port)
+    message = str(info.value)
+    assert f"127.0.0.1:{port}" in message and "ASSISTANT_CHROMA_HOST" in message and "chroma run" in message
+    assert "\n" not in message
+    settings = load_settings(data_dir=tmp_path / "data", chroma_host="127.0.0.1", chroma_port=port)
+    with pytest.raises(StoreError, match="ASSISTANT_CHROMA_HOST"):
+        _ = Components(settings).store
+
+
+def test_index_survives_a_server_restart(
+    first_instance: Components, settings: Settings, server: ChromaServer,
+) -> None:
+    before = _view(first_instance)
+    active = first_instance.store.active_name()
+    server.stop()
+    server.start()
+    after_restart = Components(settings)
+    assert after_restart.store.active_name() == active
+    assert _view(after_restart) == before
+    assert after_restart.indexer.run().sync.changed is False
