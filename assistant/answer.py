@@ -60,6 +60,7 @@ class ScoredSentence:
     score: float
     coverage: float
     order: int  # position within the source
+    similarity: float = 0.0  # cosine similarity to the question (only for the semantically re-ranked head)
 
 
 class ExtractiveAnswerer:
@@ -109,7 +110,7 @@ class ExtractiveAnswerer:
         vectors = self.embedder.embed([s.text for s in head], query=False)
         similarity = vectors @ np.asarray(request.query_vector, dtype=np.float32)
         rescored = [
-            ScoredSentence(s.source, s.text, s.score + 1.5 * (float(sim) - 0.8), s.coverage, s.order)
+            ScoredSentence(s.source, s.text, s.score + 1.5 * (float(sim) - 0.8), s.coverage, s.order, float(sim))
             for s, sim in zip(head, similarity, strict=True)
         ]
         rescored.sort(key=lambda s: -s.score)

@@ -16,7 +16,8 @@ from index.embed import Embedder, build_embedder
 from index.pipeline import VERSIONS, Indexer
 from index.store import IndexStore, open_client
 from index.tokens import TokenCounter
-from index.types import Hit
+from index.corpus import read_manifest
+from index.types import DocumentInfo, Hit
 
 
 @dataclass
@@ -61,7 +62,12 @@ class Components:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, RetrievalConfig())
+        return Retriever(self.store, self.embedder, RetrievalConfig(), documents=self.documents)
+
+    @cached_property
+    def documents(self) -> list[DocumentInfo]:
+        """The bundled corpus' descriptions (aliases help find the document a question names)."""
+        return read_manifest(self.settings.corpus_dir) if self.settings.corpus_dir else []
 
     @cached_property
     def llm(self) -> LLM | None:
@@ -88,8 +94,8 @@ class Components:
         policy = Policy(
             k=s.search_k,
             min_dense=s.refusal_min_dense,
-            weak_dense=s.refusal_weak_dense,
-            min_coverage=s.refusal_min_coverage,
+            min_sentence_similarity_nl=s.refusal_sentence_nl,
+            min_sentence_similarity_en=s.refusal_sentence_en,
             fallback_on_error=s.fallback_on_error,
             unverified_fallback=s.unverified_fallback,
         )

@@ -8,7 +8,9 @@ documents and years, diversified across documents, and widened with neighbouring
 
 from __future__ import annotations
 
+import re
 import threading
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +22,7 @@ from assistant.types import Language
 from index.embed import Embedder
 from index.errors import StoreError
 from index.store import IndexStore
-from index.types import Chunk, Hit
+from index.types import Chunk, DocumentInfo, Hit
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,12 @@ class RetrievalConfig:
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight_nl: float = 1.0
-    lexical_weight_en: float = 0.5
-    max_per_document: int = 3  # of the top k, at most this many from one document (0: no limit)
+    lexical_weight_en: float = 0.3
+    max_per_document: int = 0  # of the top k, at most this many from one document (0: no limit)
+    section_weight: float = 0.0  # BM25 over whole sections: finds the right section of a long text
+    mention_weight: float = 0.5  # rankings within the documents the question names ("volgens het pact")
+    translated_dense_weight: float = 0.0  # English: a second dense ranking for the glossary's Dutch terms
+    decompose: bool = True  # a question naming several documents is searched in each of them
 
 
 @dataclass(frozen=True)
@@ -46,25 +52,57 @@ class Retrieved:
 class Retriever:
     """Finds the chunks that best answer a question, keeping its lexical index in sync with the store."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        config: RetrievalConfig | None = None,
+        documents: Sequence[DocumentInfo] = (),
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config or RetrievalConfig()
+        self._aliases = {d.id: tuple(_fold(a) for a in d.aliases) for d in documents}
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._lexical: LexicalIndex | None = None
         self._positions: dict[str, int] = {}
+        self._sections: _SectionIndex | None = None
+        self._names: dict[str, tuple[re.Pattern[str], int | None]] = {}
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index of the active generation (rebuilt when an index run switched generations)."""
-        generation = self.store.active_name()
+        generation = self.store.active_generation()
         with self._lock:
             if self._lexical is None or generation != self._generation:
                 chunks = self.store.chunks()
                 self._lexical = LexicalIndex(chunks)
                 self._positions = {c.id: i for i, c in enumerate(chunks)}
+                self._sections = _SectionIndex(chunks)
+                self._names = self._document_names(chunks)
                 self._generation = generation
             return self._lexical
+
+    def mentioned_documents(self, question: str, *, years: bool = False) -> set[str]:
+        """Documents the question names by one of their aliases or their short title; with `years`, also
+        the documents whose year it mentions."""
+        self.lexical()
+        folded = f" {_fold(question)} "
+        found = set()
+        for doc_id, (pattern, year) in self._names.items():
+            if pattern.search(folded) or (years and year and re.search(rf"(?<!\d){year}(?!\d)", folded)):
+                found.add(doc_id)
+        return found
+
+    def _document_names(self, chunks: Sequence[Chunk]) -> dict[str, tuple[re.Pattern[str], int | None]]:
+        names: dict[str, tuple[re.Pattern[str], int | None]] = {}
+        for chunk in chunks:
+            if chunk.doc_id in names:
+                continue
+            options = [n for n in self._aliases.get(chunk.doc_id, ()) + (_fold(chunk.doc_short_title),) if n]
+            alternatives = "|".join(re.escape(n) for n in sorted(options, key=len, reverse=True))
+            names[chunk.doc_id] = (re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])"), chunk.year)
+        return names
 
     def query_terms(self, question: str, language: Language) -> list[str]:
         if language == "en":
@@ -94,6 +132,13 @@ class Retriever:
             return []
 
         vector = query_vector if query_vector is not None else self.embedder.embed([question], query=True)[0]
+        mentioned = self.mentioned_documents(question)
+        if cfg.decompose and mentioned and not doc_ids:
+            # A question that names one document and the year of another ("volgens de strategie ... en in
+            # 2022?") spans both; a year alone is too weak a sign.
+            spanned = mentioned | self.mentioned_documents(question, years=True)
+            if len(spanned) >= 2:
+                return self._per_document(question, language, k, sorted(spanned), years, vector)
         dense_hits: list[Hit] = self.store.search(vector, k=cfg.dense_k, doc_ids=doc_ids, years=years)
         dense_rank = {h.chunk.id: r for r, h in enumerate(dense_hits)}
         dense_score = {h.chunk.id: h.score for h in dense_hits}
@@ -104,11 +149,33 @@ class Retriever:
         lexical_rank = {chunks[i].id: r for r, i in enumerate(order)}
 
         w_lex = cfg.lexical_weight_en if language == "en" else cfg.lexical_weight_nl
+        rankings: list[tuple[float, dict[str, int]]] = [(cfg.dense_weight, dense_rank), (w_lex, lexical_rank)]
+        if language == "en" and cfg.translated_dense_weight:
+            dutch = translate_terms(question)
+            if dutch:
+                translated = self.embedder.embed([dutch], query=True)[0]
+                hits_nl = self.store.search(translated, k=cfg.dense_k, doc_ids=doc_ids, years=years)
+                rankings.append((cfg.translated_dense_weight, {h.chunk.id: r for r, h in enumerate(hits_nl)}))
+        if cfg.section_weight:
+            assert self._sections is not None
+            section_scores = np.where(allowed, self._sections.scores(self.query_terms(question, language)), 0.0)
+            section_order = [i for i in np.argsort(-section_scores, kind="stable")[: cfg.dense_k]
+                             if section_scores[i] > 0]
+            rankings.append((cfg.section_weight * w_lex, {chunks[i].id: r for r, i in enumerate(section_order)}))
+        if cfg.mention_weight and mentioned and not doc_ids:
+            in_docs = np.array([c.doc_id in mentioned for c in chunks]) & allowed
+            # Within the named documents: the same dense and lexical evidence, ranked among themselves.
+            doc_of = {c.id: c.doc_id for c in chunks}
+            dense_in = [cid for cid in dense_rank if doc_of.get(cid) in mentioned]
+            rankings.append((cfg.mention_weight * cfg.dense_weight, {cid: r for r, cid in enumerate(dense_in)}))
+            lex_in = [i for i in np.argsort(-np.where(in_docs, bm25, 0.0), kind="stable")[: cfg.dense_k]
+                      if in_docs[i] and bm25[i] > 0]
+            rankings.append((cfg.mention_weight * w_lex, {chunks[i].id: r for r, i in enumerate(lex_in)}))
+
         fused: dict[str, float] = {}
-        for cid, r in dense_rank.items():
-            fused[cid] = fused.get(cid, 0.0) + cfg.dense_weight / (cfg.rrf_k + r + 1)
-        for cid, r in lexical_rank.items():
-            fused[cid] = fused.get(cid, 0.0) + w_lex / (cfg.rrf_k + r + 1)
+        for weight, ranking in rankings:
+            for cid, r in ranking.items():
+                fused[cid] = fused.get(cid, 0.0) + weight / (cfg.rrf_k + r + 1)
 
         ranked = sorted(fused, key=lambda cid: -fused[cid])
         by_id = {c.id: c for c in chunks}
@@ -124,6 +191,21 @@ class Retriever:
         ]
         return _diversify(results, k, cfg.max_per_document)
 
+    def _per_document(
+        self, question: str, language: Language, k: int, documents: list[str], years: Sequence[int] | None,
+        vector: np.ndarray,
+    ) -> list[Retrieved]:
+        """Results of each named document in turn (its best first), so every document is represented."""
+        per_doc = [self.retrieve(question, language, k=k, doc_ids=[d], years=years, query_vector=vector)
+                   for d in documents]
+        per_doc = sorted((r for r in per_doc if r), key=lambda r: -r[0].score)
+        merged: list[Retrieved] = []
+        for rank in range(k):
+            for results in per_doc:
+                if rank < len(results) and len(merged) < k:
+                    merged.append(results[rank])
+        return merged
+
     def neighbours(self, chunk: Chunk) -> list[Chunk]:
         """The parts just before and after `chunk` in the same section (for hits at a chunk edge)."""
         lexical = self.lexical()
@@ -137,6 +219,33 @@ class Retriever:
                 if other.doc_id == chunk.doc_id and other.section_path == chunk.section_path:
                     out.append(other)
         return out
+
+
+class _SectionIndex:
+    """BM25 over whole sections; each chunk scores as its section does."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        keys = [(c.doc_id, c.section_path) for c in chunks]
+        order = list(dict.fromkeys(keys))
+        self._slot = [order.index(k) for k in keys] if len(order) < 2000 else [0] * len(keys)
+        texts: dict[tuple[str, str], list[str]] = {}
+        for c, k in zip(chunks, keys, strict=True):
+            texts.setdefault(k, []).append(c.embed_text if not texts.get(k) else c.text)
+        self._index = LexicalIndex([
+            Chunk(id=f"s{i}", doc_id=k[0], doc_title="", doc_short_title="", year=None, section_number=None,
+                  section_title="", section_path=k[1], paragraph_start=0, paragraph_end=0, char_start=0,
+                  char_end=0, text="", token_count=0, content_hash="", embed_text="\n".join(texts[k]))
+            for i, k in enumerate(order)
+        ])
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        section_scores = self._index.scores(query_terms)
+        return np.array([section_scores[s] for s in self._slot], dtype=np.float32) if self._slot else section_scores
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
 def _diversify(results: list[Retrieved], k: int, max_per_document: int) -> list[Retrieved]:

@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Where the Chroma store, caches and databases live.")
     corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="The bundled corpus folder with manifest.json.")
 
-    chunk_tokens: int = Field(350, ge=50, le=2000, description="Token budget of one chunk (tiktoken cl100k).")
-    chunk_overlap: int = Field(50, ge=0, le=500, description="Tokens carried over between parts of a long section.")
+    chunk_tokens: int = Field(200, ge=50, le=2000, description="Token budget of one chunk (tiktoken cl100k).")
+    chunk_overlap: int = Field(30, ge=0, le=500, description="Tokens carried over between parts of a long section.")
 
     embed_backend: Literal["e5", "openai"] = Field("e5", description="`e5` (bundled) or `openai` (an endpoint).")
     embed_base_url: str | None = Field(None, description="OpenAI-compatible embeddings endpoint, e.g. http://host/v1.")
@@ -53,8 +53,12 @@ class Settings(BaseSettings):
         False, description="Answer extractively when the model cites nothing valid (else mark it unverified)."
     )
     refusal_min_dense: float = Field(0.80, ge=0, le=1, description="Refuse when the best passage is less similar.")
-    refusal_weak_dense: float = Field(0.84, ge=0, le=1, description="Below this, also require the question's terms.")
-    refusal_min_coverage: float = Field(0.45, ge=0, le=1, description="Share of question terms the best passage holds.")
+    refusal_sentence_nl: float = Field(
+        0.80, ge=0, le=1, description="Extractive: refuse a Dutch question when no sentence is this similar."
+    )
+    refusal_sentence_en: float = Field(
+        0.82, ge=0, le=1, description="Extractive: refuse an English question when no sentence is this similar."
+    )
 
     @field_validator("embed_base_url", "embed_model", "chroma_host", "openai_base_url", "openai_model", mode="before")
     @classmethod

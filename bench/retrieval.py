@@ -67,12 +67,12 @@ def main() -> None:
     items = [i for i in load_gold(args.gold) if i.answerable]
     configs = {"hybrid": RetrievalConfig()}
     if args.compare:
-        configs["dense only"] = replace(RetrievalConfig(), lexical_weight_nl=0.0, lexical_weight_en=0.0,
-                                        max_per_document=0)
-        configs["bm25 only"] = replace(RetrievalConfig(), dense_weight=0.0, max_per_document=0)
-        configs["plain RRF"] = replace(RetrievalConfig(), lexical_weight_en=1.0, max_per_document=0)
+        plain = replace(RetrievalConfig(), decompose=False, mention_weight=0.0, section_weight=0.0)
+        configs["dense only"] = replace(plain, lexical_weight_nl=0.0, lexical_weight_en=0.0)
+        configs["bm25 only"] = replace(plain, dense_weight=0.0)
+        configs["plain RRF"] = replace(plain, lexical_weight_en=1.0)
     for name, config in configs.items():
-        retriever = Retriever(components.store, components.embedder, config)
+        retriever = Retriever(components.store, components.embedder, config, documents=components.documents)
         retriever.retrieve("warm-up", "nl")
         result = run(retriever, items, components.embedder)
         rows = result["rows"]

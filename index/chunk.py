@@ -34,7 +34,7 @@ class _Unit:
 class Chunker:
     """Turns a `ParsedDocument` into `Chunk`s within a token budget."""
 
-    def __init__(self, count_tokens: Callable[[str], int], max_tokens: int = 350, overlap_tokens: int = 50) -> None:
+    def __init__(self, count_tokens: Callable[[str], int], max_tokens: int = 200, overlap_tokens: int = 30) -> None:
         if max_tokens < 50:
             raise ValueError(f"chunk budget {max_tokens} is too small; use at least 50 tokens")
         if not 0 <= overlap_tokens < max_tokens // 2:

@@ -21,6 +21,7 @@ def read_manifest(corpus_dir: Path) -> list[DocumentInfo]:
             DocumentInfo(
                 id=e["id"], title=e["title"], short_title=e["short_title"], year=e.get("year"),
                 doc_type=e.get("doc_type", "document"), reference=e.get("reference"), file=e["file"],
+                aliases=tuple(e.get("aliases", ())),
             )
             for e in entries
         ]

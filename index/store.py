@@ -156,6 +156,8 @@ class IndexStore:
         self.versions = versions  # parser/chunker versions; a change forces re-embedding nothing, but a rebuild
         self._key = f"active__{_model_key(model)}"
         self._cache: tuple[str, list[Chunk]] | None = None
+        self._active_cache: tuple[float, Any | None] | None = None
+        self.refresh_seconds = 1.0
 
     # -- registry
 
@@ -173,6 +175,16 @@ class IndexStore:
         return str(name) if name else None
 
     def _active(self) -> Any | None:
+        # Readers re-check the registry at most every `refresh_seconds`, so a switch made by an index run
+        # (here or in another process) reaches them within that time, without a registry read per query.
+        now = time.monotonic()
+        if self._active_cache is not None and now - self._active_cache[0] < self.refresh_seconds:
+            return self._active_cache[1]
+        collection = self._lookup_active()
+        self._active_cache = (now, collection)
+        return collection
+
+    def _lookup_active(self) -> Any | None:
         name = self.active_name()
         if not name:
             return None
@@ -182,6 +194,11 @@ class IndexStore:
             raise StoreError(
                 f"the index points at collection {name!r}, which is missing: run `policy-assistant index --rebuild`"
             ) from err
+
+    def active_generation(self) -> str | None:
+        """Name of the active collection, as readers currently see it (refreshed every second)."""
+        collection = self._active()
+        return collection.name if collection is not None else None
 
     def sources(self) -> list[str]:
         """User files and folders that were indexed besides the bundled corpus."""
@@ -400,6 +417,7 @@ class IndexStore:
         meta[self._key] = name
         self._registry().modify(metadata=meta)
         self._cache = None
+        self._active_cache = None
         if previous and previous != name:
             try:
                 self.client.delete_collection(str(previous))

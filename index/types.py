@@ -23,6 +23,7 @@ class DocumentInfo:
     doc_type: str = "document"
     reference: str | None = None
     file: str = ""
+    aliases: tuple[str, ...] = ()  # how people refer to it ("het pact", "the 2022 report")
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,29 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
         if key.startswith("ASSISTANT_") or key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Settings whose index holds the whole bundled corpus.
+
+    The index lives in pytest's cache folder and is updated incrementally, so only the first run on a
+    machine (and runs after the parser or chunker changed) pays for embedding the corpus.
+    """
+    from pathlib import Path
+
+    from assistant.build import build_components
+    from assistant.settings import load_settings
+
+    data_dir = Path(request.config.cache.mkdir("corpus-index"))
+    settings = load_settings(data_dir=data_dir, _env_file=None)
+    build_components(settings).indexer.run()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def corpus_components(corpus_settings):  # type: ignore[no-untyped-def]
+    """The parts wired from `corpus_settings`, shared by the tests that only read the index."""
+    from assistant.build import build_components
+
+    return build_components(corpus_settings)

@@ -210,8 +210,6 @@ def _ask_options(components, args: argparse.Namespace) -> dict[str, object]:  # 
 
 
 def _cmd_ask(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from assistant.core import Delta, Done
-
     assistant = components.assistant
     options = _ask_options(components, args)
     conversation = args.conversation
@@ -219,26 +217,35 @@ def _cmd_ask(components, args: argparse.Namespace) -> int:  # type: ignore[no-un
         answer = assistant.ask(args.question, conversation, **options)
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
-    streamed = False
-    for event in assistant.ask_stream(args.question, conversation, **options):
-        if isinstance(event, Delta):
-            print(event.text, end="", flush=True)
-            streamed = True
-        elif isinstance(event, Done):
-            if streamed:
-                print()
-            _print_answer(event.answer, args.debug, streamed_text=True)
+    _stream_answer(assistant.ask_stream(args.question, conversation, **options), args.debug)
     return 0
 
 
-def _print_answer(answer, debug: bool, streamed_text: bool) -> None:  # type: ignore[no-untyped-def]
+def _stream_answer(events, debug: bool) -> None:  # type: ignore[no-untyped-def]
+    """Print the answer as it streams, then its checked form (when it differs) and its sources."""
+    from assistant.core import Delta, Done
+
+    streamed: list[str] = []
+    for event in events:
+        if isinstance(event, Delta):
+            print(event.text, end="", flush=True)
+            streamed.append(event.text)
+        elif isinstance(event, Done):
+            if streamed:
+                print()
+            _print_answer(event.answer, debug, streamed_text="".join(streamed).strip())
+
+
+def _print_answer(answer, debug: bool, streamed_text: str = "") -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
 
     console = Console(highlight=False)
     nl = answer.language == "nl"
-    if streamed_text:
-        console.print("[dim]" + ("definitief antwoord" if nl else "final answer") + ":[/dim]")
-    console.print(answer.text)
+    if streamed_text != answer.text.strip():
+        if streamed_text:
+            console.print("[dim]" + ("na controle van de bronverwijzingen" if nl else "after checking the citations")
+                          + ":[/dim]")
+        console.print(answer.text)
     if answer.refused:
         console.print("[yellow]" + ("Geweigerd: de documenten bevatten dit niet." if nl
                                     else "Refused: the documents do not cover this.") + "[/yellow]")
@@ -263,7 +270,6 @@ def _print_answer(answer, debug: bool, streamed_text: bool) -> None:  # type: ig
 
 
 def _cmd_chat(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from assistant.core import Delta, Done
     from index.errors import PolicyAssistantError
 
     assistant = components.assistant
@@ -284,15 +290,7 @@ def _cmd_chat(components, args: argparse.Namespace) -> int:  # type: ignore[no-u
         if not line.strip():
             continue
         try:
-            streamed = False
-            for event in assistant.ask_stream(line, conversation, **options):
-                if isinstance(event, Delta):
-                    print(event.text, end="", flush=True)
-                    streamed = True
-                elif isinstance(event, Done):
-                    if streamed:
-                        print()
-                    _print_answer(event.answer, args.debug, streamed_text=True)
+            _stream_answer(assistant.ask_stream(line, conversation, **options), args.debug)
         except PolicyAssistantError as err:
             print(f"error: {err}", file=sys.stderr)
 
