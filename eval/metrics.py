@@ -12,7 +12,6 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
 
 from assistant.cite import MARKER, strip_markers
 from assistant.language import detect_language
@@ -100,7 +99,6 @@ _NUMBER_WORDS = {
     **dict.fromkeys(("honderd", "hundred"), "100"),
     **dict.fromkeys(("duizend", "thousand"), "1000"),
 }
-_SCALES = {"million": 10**6, "billion": 10**9}
 _WORD_EQUIVALENTS = {
     **dict.fromkeys(("miljoen", "miljoenen", "million", "millions", "mln"), "million"),
     **dict.fromkeys(("miljard", "miljarden", "billion", "billions"), "billion"),
@@ -138,23 +136,12 @@ def fact_tokens(text: str) -> list[str]:
     for i, token in enumerate(words):
         if token in ("a", "an") and i + 1 < len(words) and words[i + 1] in _FRACTIONS:
             token = "1"  # "a third" is "een derde"
-        if token in _SCALES and tokens and _is_number(tokens[-1]):
-            tokens[-1] = _scaled(tokens[-1], _SCALES[token])  # "1,28 miljoen" is 1280000
-            continue
         tokens.append(token)
     return tokens
 
 
 def _is_number(token: str) -> bool:
     return token[:1].isdigit()
-
-
-def _scaled(number: str, scale: int) -> str:
-    try:
-        value = Decimal(number) * scale
-    except InvalidOperation:
-        return number
-    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value.normalize())
 
 
 def _token_matches(fact: str, word: str) -> bool:

@@ -306,8 +306,31 @@ class _Segmenter:
             # Zone opened by a separator, but no numbered footnote follows: not a footnote zone.
             self.footnote = None
             return 0
+        if self._box_title_after_footnotes(i):
+            # A text box (title, then paragraphs) printed below the footnotes: body text, not a footnote.
+            self._end_footnote_zone()
+            self._close()
+            return 0
         self.footnote.lines.append(line.text)
         return 1
+
+    def _box_title_after_footnotes(self, i: int) -> bool:
+        assert self.footnote is not None
+        line = self.lines[i]
+        done = bool(self.footnote.lines) and self.footnote.lines[-1].rstrip().endswith(_SENTENCE_END)
+        nxt = self._next_nonblank(i)
+        return (
+            done
+            and line.lead == 0
+            and line.text[:1].isupper()
+            and len(line.text.split()) <= 6
+            and len(line.text) < self.width * 0.5
+            and not line.text.endswith(_SENTENCE_END + (",",))
+            and not _URL_ONLY_RE.match(line.text)
+            and nxt is not None
+            and self.lines[nxt].text[:1].isupper()
+            and len(self.lines[nxt].text) > self.width * 0.6
+        )
 
     def _start_footnote(self, number: int, text: str, page: int | None) -> None:
         # The open paragraph stays open: footnotes interrupt it at a page end and it resumes after them.

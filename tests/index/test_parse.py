@@ -337,9 +337,7 @@ def test_wrapped_headings_are_joined() -> None:
             "kader ...')")),
         pytest.param("report-2022", "Financiering", 1, marks=_xfail(
             "one-word sub-heading 'Financiering' (raw line 1098) is glued to the next paragraph")),
-        pytest.param("report-2022", "Frontex", 1, marks=_xfail(
-            "one-word sub-heading 'Frontex' (raw line 1185) and the four paragraphs after it are swallowed "
-            "by footnote 55")),
+        ("report-2022", "Frontex", 1),  # raw 1185: a text box printed below the footnotes
     ],
 )
 def test_one_word_box_titles_are_headings(doc_id: str, title: str, count: int) -> None:
@@ -457,19 +455,14 @@ def test_every_footnote_definition_is_recorded(doc_id: str) -> None:
         ("strategy-2026", 2, "Volgens gegevens van Eurostat bedroeg het percentage ingewilligde verzoeken "
                              "voor 2024 51,4 %, om te dalen tot iets meer dan 33 % in de eerste helft van "
                              "2025 en weer op te lopen tot 42,8 % in het derde kwartaal van 2025."),  # 87-89
-        pytest.param(
-            "report-2022", 55,
-            "Verordening (EU) 2019/1896 van 13 november 2019 betreffende de Europese grens- en kustwacht.",
-            marks=_xfail("footnote 55 (raw line 1183) swallows the 'Frontex' sub-heading and the body text "
-                         "after it (raw 1185-1240): that text is missing from the body of section 4"),
-        ),
+        ("report-2022", 55,
+         "Verordening (EU) 2019/1896 van 13 november 2019 betreffende de Europese grens- en kustwacht."),
     ],
 )
 def test_footnote_text(doc_id: str, number: int, text: str) -> None:
     assert _norm(_footnote(parsed(doc_id), number)) == text
 
 
-@pytest.mark.xfail(strict=True, reason="report-2022 raw lines 1185-1240 end up inside footnote 55")
 def test_body_text_after_footnotes_stays_in_the_body() -> None:
     doc = parsed("report-2022")
     section, _ = _paragraph_with(doc, "Recente gebeurtenissen hebben bevestigd dat Frontex een essentiële")
