@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python bench/index.py
+	$(BIN)/python bench/indexing.py
 
 clean:
 	rm -rf $(VENV) data
