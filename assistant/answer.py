@@ -68,8 +68,13 @@ class ExtractiveAnswerer:
 
     mode = "extractive"
 
-    def __init__(self, embedder: Embedder, lexical: Callable[[], LexicalIndex] | None = None, max_sentences: int = 3,
-                 semantic_candidates: int = 8) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        lexical: Callable[[], LexicalIndex] | None = None,
+        max_sentences: int = 3,
+        semantic_candidates: int = 8,
+    ) -> None:
         self.embedder = embedder
         self.lexical = lexical
         self.max_sentences = max_sentences

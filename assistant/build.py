@@ -12,11 +12,11 @@ from assistant.llm import LLM, OpenAIChat
 from assistant.retrieve import RetrievalConfig, Retriever
 from assistant.settings import Settings
 from index.chunk import Chunker
+from index.corpus import read_manifest
 from index.embed import Embedder, build_embedder
 from index.pipeline import VERSIONS, Indexer
 from index.store import IndexStore, open_client
 from index.tokens import TokenCounter
-from index.corpus import read_manifest
 from index.types import DocumentInfo, Hit
 
 
@@ -58,7 +58,6 @@ class Components:
         """Chunks nearest to `query` by embedding similarity."""
         vector = self.embedder.embed([query], query=True)[0]
         return self.store.search(vector, k or self.settings.search_k, doc_ids=doc_ids)
-
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -93,14 +93,20 @@ class ConversationStore:
                 conversation = Conversation(id=conversation_id)
                 now = time.time()
                 with self._lock, self._db:
-                    self._db.execute("INSERT OR IGNORE INTO conversations VALUES (?, ?, ?)", (conversation_id, now, now))
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO conversations VALUES (?, ?, ?)", (conversation_id, now, now)
+                    )
                 return conversation
         return self.new()
 
     def record(self, conversation: Conversation, answer: Answer) -> None:
         """Append the answered turn to the conversation, in memory and on disk."""
-        turn = Turn(question=answer.question, answer=answer.text, standalone_question=answer.standalone_question,
-                    language=answer.language)
+        turn = Turn(
+            question=answer.question,
+            answer=answer.text,
+            standalone_question=answer.standalone_question,
+            language=answer.language,
+        )
         conversation.add(turn)
         now = time.time()
         sources = json.dumps([s.to_json() for s in answer.sources], ensure_ascii=False)
@@ -111,8 +117,18 @@ class ConversationStore:
             ).fetchone()[0]
             self._db.execute(
                 "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (conversation.id, position, answer.question, answer.standalone_question, answer.text,
-                 answer.language, answer.mode, int(answer.refused), sources, now),
+                (
+                    conversation.id,
+                    position,
+                    answer.question,
+                    answer.standalone_question,
+                    answer.text,
+                    answer.language,
+                    answer.mode,
+                    int(answer.refused),
+                    sources,
+                    now,
+                ),
             )
             self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation.id))
 
@@ -125,8 +141,16 @@ class ConversationStore:
                 (conversation_id,),
             ).fetchall()
         return [
-            {"question": q, "standalone_question": s, "answer": a, "language": lang, "mode": m,
-             "refused": bool(r), "sources": json.loads(src), "created": c}
+            {
+                "question": q,
+                "standalone_question": s,
+                "answer": a,
+                "language": lang,
+                "mode": m,
+                "refused": bool(r),
+                "sources": json.loads(src),
+                "created": c,
+            }
             for q, s, a, lang, m, r, src, c in rows
         ]
 

@@ -20,9 +20,51 @@ _NUMBER = re.compile(r"\d+(?:[ .,\u00a0]\d{3})*(?:[.,]\d+)?")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)*|[A-Z]{2,}[a-z]?)\b")
 # Words capitalised for reasons other than being a name of something the sources must contain.
 _NOT_NAMES = frozenset(
-    """EU The This That These Those It In On At For According Dutch English Quote Quotes Citaat Volgens De Het
-    Een Dit Dat Deze Die Er In Op Voor Met Sources Bronnen Commission Commissie Member States Lidstaten I
-    NB Also Ook However Echter""".split()
+    [
+        "EU",
+        "The",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "In",
+        "On",
+        "At",
+        "For",
+        "According",
+        "Dutch",
+        "English",
+        "Quote",
+        "Quotes",
+        "Citaat",
+        "Volgens",
+        "De",
+        "Het",
+        "Een",
+        "Dit",
+        "Dat",
+        "Deze",
+        "Die",
+        "Er",
+        "In",
+        "Op",
+        "Voor",
+        "Met",
+        "Sources",
+        "Bronnen",
+        "Commission",
+        "Commissie",
+        "Member",
+        "States",
+        "Lidstaten",
+        "I",
+        "NB",
+        "Also",
+        "Ook",
+        "However",
+        "Echter",
+    ]
 )
 
 

@@ -20,8 +20,37 @@ _ANAPHORIC_START = re.compile(
     re.IGNORECASE,
 )
 _ANAPHORIC_WORDS = frozenset(
-    """dit dat deze die daar daarvan daarover hiervan hierover zij ze hun hen het ervan erover dezelfde
-    this that these those it its they them their there such same""".split()
+    [
+        "dit",
+        "dat",
+        "deze",
+        "die",
+        "daar",
+        "daarvan",
+        "daarover",
+        "hiervan",
+        "hierover",
+        "zij",
+        "ze",
+        "hun",
+        "hen",
+        "het",
+        "ervan",
+        "erover",
+        "dezelfde",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "there",
+        "such",
+        "same",
+    ]
 )
 _FOLLOWUP_MAX_WORDS = 6
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from assistant.answer import (
     REFUSAL,
-    AnswerRequest,
     Answerer,
+    AnswerRequest,
     ExtractiveAnswerer,
     ScoredSentence,
     compose,
@@ -94,7 +95,7 @@ class Assistant:
         """The answer mode in use, as shown to users: `extractive` or `openai:<model>`."""
         return self.extractive.mode if self.default_mode == "extractive" else self._generative().mode
 
-    def ask(self, question: str, conversation: Conversation | str | None = None, **options: object) -> Answer:
+    def ask(self, question: str, conversation: Conversation | str | None = None, **options: Any) -> Answer:
         """Answer a question; `options`: doc_ids, years, mode, language, k."""
         answer: Answer | None = None
         for event in self.ask_stream(question, conversation, **options):
@@ -128,14 +129,22 @@ class Assistant:
         notices: list[str] = []
         standalone = self._standalone(question, history, mode, notices)
         query_vector = self.retriever.embedder.embed([standalone], query=True)[0]
-        hits = self.retriever.retrieve(standalone, lang, k=k or self.policy.k, doc_ids=doc_ids, years=years,
-                                       query_vector=query_vector)
+        hits = self.retriever.retrieve(
+            standalone, lang, k=k or self.policy.k, doc_ids=doc_ids, years=years, query_vector=query_vector
+        )
         sources = self._sources(hits)
         query_terms = tuple(self.retriever.query_terms(standalone, lang))
         request = AnswerRequest(standalone, lang, sources, history, query_vector, query_terms)
 
-        base = Answer(question=question, standalone_question=standalone, language=lang, mode="extractive",
-                      text="", sources=sources, conversation_id=conv.id if conv else None)
+        base = Answer(
+            question=question,
+            standalone_question=standalone,
+            language=lang,
+            mode="extractive",
+            text="",
+            sources=sources,
+            conversation_id=conv.id if conv else None,
+        )
         if not self._evidence_is_strong(hits):
             refusal = self._refusal(base, lang, sources)
             yield Delta(refusal.text)
@@ -167,8 +176,11 @@ class Assistant:
         if not history or not is_followup(question):
             return question
         if mode == "openai" and self.llm is not None:
-            lines = "\n".join(f"{role}: {text}" for t in history for role, text in
-                              (("user", t.standalone_question or t.question), ("assistant", t.answer)))
+            lines = "\n".join(
+                f"{role}: {text}"
+                for t in history
+                for role, text in (("user", t.standalone_question or t.question), ("assistant", t.answer))
+            )
             try:
                 rewritten = complete(self.llm, [Message("user", render("condense", history=lines, question=question))])
                 rewritten = " ".join(rewritten.split()).strip('"')
@@ -186,9 +198,21 @@ class Assistant:
             text = c.text
             if self.policy.neighbours and c.parts > 1:
                 text = self._with_neighbours(hit, retrieved)
-            sources.append(Source(n=n, chunk_id=c.id, doc_id=c.doc_id, doc_title=c.doc_title,
-                                  doc_short_title=c.doc_short_title, year=c.year, section=c.section_label,
-                                  section_path=c.section_path, text=text, score=hit.dense, page=c.page))
+            sources.append(
+                Source(
+                    n=n,
+                    chunk_id=c.id,
+                    doc_id=c.doc_id,
+                    doc_title=c.doc_title,
+                    doc_short_title=c.doc_short_title,
+                    year=c.year,
+                    section=c.section_label,
+                    section_path=c.section_path,
+                    text=text,
+                    score=hit.dense,
+                    page=c.page,
+                )
+            )
         return tuple(sources)
 
     def _with_neighbours(self, hit: Retrieved, retrieved: set[str]) -> str:
@@ -224,13 +248,19 @@ class Assistant:
         chosen = self.extractive.select(ranked)
         text = compose(chosen, request.language) if chosen else REFUSAL[request.language]
         yield Delta(text)
-        highlights = {}
+        highlights: dict[int, str] = {}
         for s in chosen:
             highlights.setdefault(s.source.n, s.text)
         sources = tuple(replace(s, highlight=highlights.get(s.n, "")) for s in base.sources)
         checked = check(text, sources)
-        return replace(base, text=checked.text, sources=sources, refused=not chosen,
-                       flagged=checked.flagged, unverified=not checked.verified and bool(chosen))
+        return replace(
+            base,
+            text=checked.text,
+            sources=sources,
+            refused=not chosen,
+            flagged=checked.flagged,
+            unverified=not checked.verified and bool(chosen),
+        )
 
     def _generate(self, base: Answer, request: AnswerRequest, notices: list[str]):  # type: ignore[no-untyped-def]
         generative = self._generative()
@@ -274,8 +304,9 @@ class Assistant:
         return self.generative
 
     def _finish(self, answer: Answer, started: float, notices: list[str], conv: Conversation | None) -> Answer:
-        answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000,
-                         notices=tuple(notices) + answer.notices)
+        answer = replace(
+            answer, latency_ms=(time.perf_counter() - started) * 1000, notices=tuple(notices) + answer.notices
+        )
         if conv is not None and self.conversations is not None:
             self.conversations.record(conv, answer)
         elif conv is not None:
@@ -310,5 +341,3 @@ def _unverified_notice(lang: Language) -> str:
     if lang == "nl":
         return "Het taalmodel gaf geen controleerbare bronverwijzingen; dit antwoord is uit de bronnen samengesteld."
     return "The language model gave no checkable citations; this answer was composed from the sources."
-
-

@@ -38,9 +38,7 @@ def parse_glossary(text: str) -> dict[tuple[str, ...], tuple[str, ...]]:
         fields = line.split("\t")
         where = f"{GLOSSARY_FILE} line {number}"
         if len(fields) != 2:
-            raise ConfigError(
-                f"{where}: expected 'english<TAB>dutch|dutch', got {len(fields)} field(s): {line!r}"
-            )
+            raise ConfigError(f"{where}: expected 'english<TAB>dutch|dutch', got {len(fields)} field(s): {line!r}")
         english, dutch = fields[0].strip(), [d.strip() for d in fields[1].split("|")]
         if not english or not all(dutch):
             raise ConfigError(f"{where}: empty English term or Dutch alternative: {line!r}")

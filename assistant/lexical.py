@@ -15,10 +15,70 @@ from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 from index.types import Chunk
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
-_STOP = frozenset(STOPWORDS_DUTCH) | frozenset(STOPWORDS_EN) | frozenset(
-    """wordt worden werd werden zal zullen kan kunnen moet moeten heeft hebben had hadden is zijn was waren
-    ook nog meer deze dit die dat wat welke hoe waarom wanneer hoeveel wie waar er the what which how why
-    when who where does did do are was were been has have had will would should could can""".split()
+_STOP = (
+    frozenset(STOPWORDS_DUTCH)
+    | frozenset(STOPWORDS_EN)
+    | frozenset(
+        [
+            "wordt",
+            "worden",
+            "werd",
+            "werden",
+            "zal",
+            "zullen",
+            "kan",
+            "kunnen",
+            "moet",
+            "moeten",
+            "heeft",
+            "hebben",
+            "had",
+            "hadden",
+            "is",
+            "zijn",
+            "was",
+            "waren",
+            "ook",
+            "nog",
+            "meer",
+            "deze",
+            "dit",
+            "die",
+            "dat",
+            "wat",
+            "welke",
+            "hoe",
+            "waarom",
+            "wanneer",
+            "hoeveel",
+            "wie",
+            "waar",
+            "er",
+            "the",
+            "what",
+            "which",
+            "how",
+            "why",
+            "when",
+            "who",
+            "where",
+            "does",
+            "did",
+            "do",
+            "are",
+            "was",
+            "were",
+            "been",
+            "has",
+            "have",
+            "had",
+            "will",
+            "would",
+            "should",
+            "could",
+            "can",
+        ]
+    )
 )
 
 

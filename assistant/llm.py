@@ -125,9 +125,7 @@ class OpenAIChat:
             options["max_tokens"] = self._max_tokens
         log.debug("chat request to %s (model %s, %d messages)", self._base_url, self._model, len(payload))
         try:
-            response = self._client.chat.completions.create(
-                model=self._model, messages=payload, stream=True, **options
-            )
+            response = self._client.chat.completions.create(model=self._model, messages=payload, stream=True, **options)
         except (openai.OpenAIError, ValueError) as err:
             raise self._error(err, streaming=False) from err
 
@@ -189,10 +187,7 @@ class OpenAIChat:
             if streaming:
                 msg = f"{where} broke off its answer mid-stream ({cause}): try again {_FALLBACK_HINT}"
             else:
-                msg = (
-                    f"{where} is unreachable ({cause}): start it or check ASSISTANT_OPENAI_BASE_URL, "
-                    f"{_FALLBACK_HINT}"
-                )
+                msg = f"{where} is unreachable ({cause}): start it or check ASSISTANT_OPENAI_BASE_URL, {_FALLBACK_HINT}"
         elif isinstance(err, openai.AuthenticationError | openai.PermissionDeniedError):
             # The server's own text is left out: some echo the key back.
             state = "refused the API key" if self._has_key else "needs an API key"

@@ -159,8 +159,9 @@ class Retriever:
         if cfg.section_weight:
             assert self._sections is not None
             section_scores = np.where(allowed, self._sections.scores(self.query_terms(question, language)), 0.0)
-            section_order = [i for i in np.argsort(-section_scores, kind="stable")[: cfg.dense_k]
-                             if section_scores[i] > 0]
+            section_order = [
+                i for i in np.argsort(-section_scores, kind="stable")[: cfg.dense_k] if section_scores[i] > 0
+            ]
             rankings.append((cfg.section_weight * w_lex, {chunks[i].id: r for r, i in enumerate(section_order)}))
         if cfg.mention_weight and mentioned and not doc_ids:
             in_docs = np.array([c.doc_id in mentioned for c in chunks]) & allowed
@@ -168,8 +169,11 @@ class Retriever:
             doc_of = {c.id: c.doc_id for c in chunks}
             dense_in = [cid for cid in dense_rank if doc_of.get(cid) in mentioned]
             rankings.append((cfg.mention_weight * cfg.dense_weight, {cid: r for r, cid in enumerate(dense_in)}))
-            lex_in = [i for i in np.argsort(-np.where(in_docs, bm25, 0.0), kind="stable")[: cfg.dense_k]
-                      if in_docs[i] and bm25[i] > 0]
+            lex_in = [
+                i
+                for i in np.argsort(-np.where(in_docs, bm25, 0.0), kind="stable")[: cfg.dense_k]
+                if in_docs[i] and bm25[i] > 0
+            ]
             rankings.append((cfg.mention_weight * w_lex, {chunks[i].id: r for r, i in enumerate(lex_in)}))
 
         fused: dict[str, float] = {}
@@ -192,12 +196,18 @@ class Retriever:
         return _diversify(results, k, cfg.max_per_document)
 
     def _per_document(
-        self, question: str, language: Language, k: int, documents: list[str], years: Sequence[int] | None,
+        self,
+        question: str,
+        language: Language,
+        k: int,
+        documents: list[str],
+        years: Sequence[int] | None,
         vector: np.ndarray,
     ) -> list[Retrieved]:
         """Results of each named document in turn (its best first), so every document is represented."""
-        per_doc = [self.retrieve(question, language, k=k, doc_ids=[d], years=years, query_vector=vector)
-                   for d in documents]
+        per_doc = [
+            self.retrieve(question, language, k=k, doc_ids=[d], years=years, query_vector=vector) for d in documents
+        ]
         per_doc = sorted((r for r in per_doc if r), key=lambda r: -r[0].score)
         merged: list[Retrieved] = []
         for rank in range(k):
@@ -231,12 +241,29 @@ class _SectionIndex:
         texts: dict[tuple[str, str], list[str]] = {}
         for c, k in zip(chunks, keys, strict=True):
             texts.setdefault(k, []).append(c.embed_text if not texts.get(k) else c.text)
-        self._index = LexicalIndex([
-            Chunk(id=f"s{i}", doc_id=k[0], doc_title="", doc_short_title="", year=None, section_number=None,
-                  section_title="", section_path=k[1], paragraph_start=0, paragraph_end=0, char_start=0,
-                  char_end=0, text="", token_count=0, content_hash="", embed_text="\n".join(texts[k]))
-            for i, k in enumerate(order)
-        ])
+        self._index = LexicalIndex(
+            [
+                Chunk(
+                    id=f"s{i}",
+                    doc_id=k[0],
+                    doc_title="",
+                    doc_short_title="",
+                    year=None,
+                    section_number=None,
+                    section_title="",
+                    section_path=k[1],
+                    paragraph_start=0,
+                    paragraph_end=0,
+                    char_start=0,
+                    char_end=0,
+                    text="",
+                    token_count=0,
+                    content_hash="",
+                    embed_text="\n".join(texts[k]),
+                )
+                for i, k in enumerate(order)
+            ]
+        )
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         section_scores = self._index.scores(query_terms)

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
         "extractive", description="`extractive` (no model needed) or `openai` (an OpenAI-compatible chat endpoint)."
     )
     language: Literal["auto", "nl", "en"] = Field("auto", description="Answer language; `auto` follows the question.")
-    openai_base_url: str | None = Field(None, description="Chat endpoint, e.g. http://127.0.0.1:8000/v1 (else OPENAI_BASE_URL).")
+    openai_base_url: str | None = Field(
+        None, description="Chat endpoint, e.g. http://127.0.0.1:8000/v1 (else OPENAI_BASE_URL)."
+    )
     openai_api_key: SecretStr | None = Field(None, description="Key for the chat endpoint (else OPENAI_API_KEY).")
     openai_model: str | None = Field(None, description="Chat model name at that endpoint.")
     openai_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
@@ -72,8 +74,15 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         """An OpenAI-compatible chat model is configured (here or through OPENAI_BASE_URL/OPENAI_API_KEY)."""
-        return bool(self.openai_model and (self.openai_base_url or os.environ.get("OPENAI_BASE_URL")
-                                           or self.openai_api_key or os.environ.get("OPENAI_API_KEY")))
+        return bool(
+            self.openai_model
+            and (
+                self.openai_base_url
+                or os.environ.get("OPENAI_BASE_URL")
+                or self.openai_api_key
+                or os.environ.get("OPENAI_API_KEY")
+            )
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -64,13 +64,22 @@ def main() -> None:
         started = time.perf_counter()
         assistant.ask(q)
         latencies.append((time.perf_counter() - started) * 1000)
-    print(f"extractive answer     p50 {statistics.median(latencies):.0f} ms   p95 {percentile(latencies, 0.95):.0f} ms"
-          f"   ({len(latencies)} gold questions, warm)")
+    print(
+        f"extractive answer     p50 {statistics.median(latencies):.0f} ms   p95 {percentile(latencies, 0.95):.0f} ms"
+        f"   ({len(latencies)} gold questions, warm)"
+    )
 
     with ScriptedOpenAIServer() as server:
         timed = TimedLLM(OpenAIChat(server.base_url, "scripted-model", timeout=10))
-        generative = Assistant(components.retriever, assistant.extractive, GenerativeAnswerer(timed), timed,
-                               None, assistant.policy, default_mode="openai")
+        generative = Assistant(
+            components.retriever,
+            assistant.extractive,
+            GenerativeAnswerer(timed),
+            timed,
+            None,
+            assistant.policy,
+            default_mode="openai",
+        )
         overheads = []
         for q in questions[:30]:
             server.reply_text("Volgens de bronnen geldt dit [1].")
@@ -78,14 +87,20 @@ def main() -> None:
             started = time.perf_counter()
             generative.ask(q)
             overheads.append((time.perf_counter() - started - timed.spent) * 1000)
-    print(f"openai-mode overhead  p50 {statistics.median(overheads):.0f} ms   p95 {percentile(overheads, 0.95):.0f} ms"
-          "   (time outside the LLM call: retrieval, prompt, citation check)")
+    print(
+        f"openai-mode overhead  p50 {statistics.median(overheads):.0f} ms   p95 {percentile(overheads, 0.95):.0f} ms"
+        "   (time outside the LLM call: retrieval, prompt, citation check)"
+    )
 
     cold = []
     for _ in range(3):
         started = time.perf_counter()
-        subprocess.run([str(ROOT / ".venv/bin/policy-assistant"), "ask", questions[1], "--json"], check=True,
-                       capture_output=True, cwd=Path.cwd())
+        subprocess.run(
+            [str(ROOT / ".venv/bin/policy-assistant"), "ask", questions[1], "--json"],
+            check=True,
+            capture_output=True,
+            cwd=Path.cwd(),
+        )
         cold.append(time.perf_counter() - started)
     print(f"ask cold start        {min(cold):.2f} s best, {statistics.median(cold):.2f} s median (new process)")
 

@@ -35,7 +35,9 @@ def main() -> None:
         tokens = sum(c.token_count for c in chunks)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"documents             {len(report.documents)}")
-        print(f"chunks                {len(chunks)}  (budget {settings.chunk_tokens}, overlap {settings.chunk_overlap})")
+        print(
+            f"chunks                {len(chunks)}  (budget {settings.chunk_tokens}, overlap {settings.chunk_overlap})"
+        )
         print(f"tokens (cl100k)       {tokens}")
         print(f"cold full index       {cold:.1f} s   (embedded {report.sync.embedded})")
         print(f"no-change re-index    {warm:.2f} s   (embedded {second.sync.embedded}, changed={second.sync.changed})")

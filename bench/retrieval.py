@@ -55,7 +55,7 @@ def summarise(rows, label: str) -> str:  # type: ignore[no-untyped-def]
     n = len(rows)
     hit = {k: sum(1 for _, r in rows if r is not None and r <= k) / n for k in (1, 3, 5)}
     mrr = sum(1 / r for _, r in rows if r) / n
-    return (f"{label:<14} n={n:<3} hit@1 {hit[1]:.2f}  hit@3 {hit[3]:.2f}  hit@5 {hit[5]:.2f}  MRR {mrr:.2f}")
+    return f"{label:<14} n={n:<3} hit@1 {hit[1]:.2f}  hit@3 {hit[3]:.2f}  hit@5 {hit[5]:.2f}  MRR {mrr:.2f}"
 
 
 def main() -> None:

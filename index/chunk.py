@@ -103,8 +103,14 @@ class Chunker:
             for n, (a, b) in enumerate(split_sentences(para.text)):
                 sentence = para.text[a:b]
                 yield _Unit(
-                    sentence, para.start + a, para.start + b, index, self.count(sentence), para.page,
-                    para.footnotes, "\n\n" if n == 0 else " ",
+                    sentence,
+                    para.start + a,
+                    para.start + b,
+                    index,
+                    self.count(sentence),
+                    para.page,
+                    para.footnotes,
+                    "\n\n" if n == 0 else " ",
                 )
 
     def _pack(self, units: list[_Unit]) -> list[list[_Unit]]:
@@ -135,10 +141,19 @@ class Chunker:
             tokens = self.count(sentence)
             if used + tokens > self.overlap_tokens or used + tokens + next_tokens > self.max_tokens:
                 break
-            carried.insert(0, _Unit(sentence, last.start + a, last.start + b, last.paragraph, tokens, last.page,
-                                    (), " "))
+            carried.insert(
+                0, _Unit(sentence, last.start + a, last.start + b, last.paragraph, tokens, last.page, (), " ")
+            )
             used += tokens
         if carried:
-            carried[0] = _Unit(carried[0].text, carried[0].start, carried[0].end, carried[0].paragraph,
-                               carried[0].tokens, carried[0].page, (), "\n\n")
+            carried[0] = _Unit(
+                carried[0].text,
+                carried[0].start,
+                carried[0].end,
+                carried[0].paragraph,
+                carried[0].tokens,
+                carried[0].page,
+                (),
+                "\n\n",
+            )
         return carried

@@ -19,8 +19,13 @@ def read_manifest(corpus_dir: Path) -> list[DocumentInfo]:
         entries = json.loads(path.read_text(encoding="utf-8"))["documents"]
         return [
             DocumentInfo(
-                id=e["id"], title=e["title"], short_title=e["short_title"], year=e.get("year"),
-                doc_type=e.get("doc_type", "document"), reference=e.get("reference"), file=e["file"],
+                id=e["id"],
+                title=e["title"],
+                short_title=e["short_title"],
+                year=e.get("year"),
+                doc_type=e.get("doc_type", "document"),
+                reference=e.get("reference"),
+                file=e["file"],
                 aliases=tuple(e.get("aliases", ())),
             )
             for e in entries

@@ -128,9 +128,7 @@ class OpenAIEmbedder:
         self.timeout = timeout
         self._dimension: int | None = None
         # Local servers ignore the key, but the SDK refuses to start without one.
-        self._client = openai.OpenAI(
-            base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2
-        )
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2)
 
     @property
     def name(self) -> str:
@@ -166,10 +164,7 @@ class OpenAIEmbedder:
                 "(usually /v1) and that the model name is one the server serves"
             )
         elif isinstance(err, openai.APIStatusError):
-            msg = (
-                f"{where} returned HTTP {err.status_code} for model {model!r} ({err.message}): "
-                "check the server log"
-            )
+            msg = f"{where} returned HTTP {err.status_code} for model {model!r} ({err.message}): check the server log"
         else:
             msg = f"{where} gave an unusable answer for model {model!r} ({err}): check the server log"
         return EmbeddingError(msg)
@@ -236,7 +231,5 @@ def build_embedder(
                 "ASSISTANT_EMBED_MODEL, or use the bundled embedder 'e5'"
             )
         assert base_url is not None and model is not None
-        return OpenAIEmbedder(
-            base_url=base_url, model=model, api_key=api_key, timeout=timeout, query_model=query_model
-        )
+        return OpenAIEmbedder(base_url=base_url, model=model, api_key=api_key, timeout=timeout, query_model=query_model)
     raise ConfigError(f"unknown embedder {kind!r}: use 'e5' (bundled) or 'openai' (external endpoint)")

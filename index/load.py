@@ -81,9 +81,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except PermissionError as err:
-        raise DocumentError(
-            f"cannot read {path.name}: permission denied; check the file's permissions"
-        ) from err
+        raise DocumentError(f"cannot read {path.name}: permission denied; check the file's permissions") from err
     except OSError as err:
         raise DocumentError(f"cannot read {path.name}: {err.strerror or err}; check the file") from err
     if not data.strip():

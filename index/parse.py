@@ -26,19 +26,89 @@ _NUMBERED_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)(\.?)\s+(\S.*)$")
 _FOOTNOTE_RE = re.compile(r"^(\d{1,3})\s+(\S.*)$")
 _DIGITS_RE = re.compile(r"^\d{1,3}$")
 _URL_ONLY_RE = re.compile(r"^(?:https?://|www\.)\S+$")
-_SENTENCE_END = tuple(".:;!?”\"’)")
+_SENTENCE_END = tuple('.:;!?”"’)')
 # Words a heading does not end on: a line that ends on one of them continues on the next line.
 _FUNCTION_WORDS = frozenset(
-    """de het een van en of op in te om met voor die dat aan tot bij door naar als uit over onder tegen
-    tussen zoals dan maar ook nog niet waar wat deze dit hun haar zich waarover waarin waarmee waarop
-    waarvan waardoor welke wie hoe omdat zodat terwijl indien wanneer alsook alsmede noch zowel dus
-    the a an of and or to in on for with by from at as""".split()
+    [
+        "de",
+        "het",
+        "een",
+        "van",
+        "en",
+        "of",
+        "op",
+        "in",
+        "te",
+        "om",
+        "met",
+        "voor",
+        "die",
+        "dat",
+        "aan",
+        "tot",
+        "bij",
+        "door",
+        "naar",
+        "als",
+        "uit",
+        "over",
+        "onder",
+        "tegen",
+        "tussen",
+        "zoals",
+        "dan",
+        "maar",
+        "ook",
+        "nog",
+        "niet",
+        "waar",
+        "wat",
+        "deze",
+        "dit",
+        "hun",
+        "haar",
+        "zich",
+        "waarover",
+        "waarin",
+        "waarmee",
+        "waarop",
+        "waarvan",
+        "waardoor",
+        "welke",
+        "wie",
+        "hoe",
+        "omdat",
+        "zodat",
+        "terwijl",
+        "indien",
+        "wanneer",
+        "alsook",
+        "alsmede",
+        "noch",
+        "zowel",
+        "dus",
+        "the",
+        "a",
+        "an",
+        "of",
+        "and",
+        "or",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "from",
+        "at",
+        "as",
+    ]
 )
 # An attributive adjective (`gemeenschappelijk`, `Europees`, `Middellandse`) needs a noun after it, so a
 # line ending on one continues a sentence rather than closing a heading.
 _ADJECTIVE_END_RE = re.compile(r"(?:lijke?|ische?|ieve|ese|ees|[^aeiou]se|ele)$")
 _PAGE_FURNITURE_RE = re.compile(r"^(?:[A-Z]{2}\s+\d{1,3}\s+[A-Z]{2}|\d{1,3}|[A-Z]{2}\s+\d{1,3}|\d{1,3}\s+[A-Z]{2})$")
-_CONJUNCTIONS_AFTER_HYPHEN = frozenset("en of tot als noch dan and or to".split())
+_CONJUNCTIONS_AFTER_HYPHEN = frozenset(["en", "of", "tot", "als", "noch", "dan", "and", "or", "to"])
 
 
 @dataclass
@@ -107,9 +177,7 @@ def _mark_hard_breaks(lines: list[_Line]) -> None:
     # separated by blank lines mostly end one.
     preceding = [text_lines[i - 1] for i in range(1, len(text_lines)) if text_lines[i].blank_before]
     ending = sum(p.text.endswith(_SENTENCE_END) for p in preceding)
-    double_spaced = (
-        len(blank_separated) > 0.4 * max(1, len(text_lines)) and ending < 0.5 * max(1, len(preceding))
-    )
+    double_spaced = len(blank_separated) > 0.4 * max(1, len(text_lines)) and ending < 0.5 * max(1, len(preceding))
     if not double_spaced:
         # Single-newline layout throughout (most user files): every blank line ends a paragraph.
         for line in text_lines:
@@ -279,11 +347,15 @@ class _Segmenter:
         """Consume a line inside a footnote zone; 0 means the zone has ended at this line."""
         line = self.lines[i]
         m = _FOOTNOTE_RE.match(line.text) or (_DIGITS_RE.match(line.text) and re.match(r"(\d+)()", line.text))
-        if m and self.footnote is not None and self.footnote.number is None:
-            # Right after a separator rule a number starts a footnote even if the count drifted.
-            if 0 <= int(m.group(1)) - self.next_def <= 5:
-                self._start_footnote(int(m.group(1)), m.group(2), line.page)
-                return 1
+        # Right after a separator rule a number starts a footnote even if the count drifted.
+        if (
+            m
+            and self.footnote is not None
+            and self.footnote.number is None
+            and 0 <= int(m.group(1)) - self.next_def <= 5
+        ):
+            self._start_footnote(int(m.group(1)), m.group(2), line.page)
+            return 1
         if m and self._definition_number(int(m.group(1))) is not None:
             self._start_footnote(int(m.group(1)), m.group(2), line.page)
             return 1
@@ -646,8 +718,15 @@ def _assemble(info: DocumentInfo, blocks: list[_Block], has_pages: bool) -> Pars
         label = _heading_label(number, title)
         stack.append((level, label))
         sections.append(
-            {"number": number, "title": title, "level": level, "path": tuple(lbl for _, lbl in stack),
-             "paragraphs": [], "cited": [], "defined": []}
+            {
+                "number": number,
+                "title": title,
+                "level": level,
+                "path": tuple(lbl for _, lbl in stack),
+                "paragraphs": [],
+                "cited": [],
+                "defined": [],
+            }
         )
 
     pending_defined: list[int] = []  # footnotes defined before the first section opened
@@ -674,8 +753,14 @@ def _assemble(info: DocumentInfo, blocks: list[_Block], has_pages: bool) -> Pars
             continue
         start, end = add_text(body)
         sections[-1]["paragraphs"].append(
-            Paragraph(text=body, kind="list_item" if block.kind == "item" else "text", start=start, end=end,
-                      page=block.page if has_pages else None, footnotes=cited)
+            Paragraph(
+                text=body,
+                kind="list_item" if block.kind == "item" else "text",
+                start=start,
+                end=end,
+                page=block.page if has_pages else None,
+                footnotes=cited,
+            )
         )
         sections[-1]["cited"].extend(cited)
 
@@ -688,8 +773,14 @@ def _assemble(info: DocumentInfo, blocks: list[_Block], has_pages: bool) -> Pars
         add_text(f"[{n}] {footnotes[n].text}")
 
     built = tuple(
-        Section(number=s["number"], title=s["title"], level=s["level"], path=s["path"],
-                paragraphs=tuple(s["paragraphs"]), footnotes=s["footnotes"])
+        Section(
+            number=s["number"],
+            title=s["title"],
+            level=s["level"],
+            path=s["path"],
+            paragraphs=tuple(s["paragraphs"]),
+            footnotes=s["footnotes"],
+        )
         for s in sections
     )
     return ParsedDocument(info=info, sections=built, text="".join(text_parts), footnotes=tuple(footnotes.values()))
@@ -718,7 +809,7 @@ def _heading_levels(headings: list[_Block]) -> list[int]:
     numbered = [h for h in headings if h.number]
     levels: list[int] = []
     if numbered:
-        top_caps = [h.caps for h in numbered if "." not in h.number]
+        top_caps = [h.caps for h in numbered if "." not in (h.number or "")]
         caps_is_top = bool(top_caps) and sum(top_caps) > len(top_caps) / 2
         depth = 0
         for h in headings:
@@ -767,8 +858,15 @@ def parse_markdown(raw: RawDocument) -> ParsedDocument:
         item = None if in_code else re.match(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$", line)
         if heading:
             close()
-            blocks.append(_Block(kind="heading", lines=[heading.group(2)], number=None,
-                                 caps=False, section_index=len(heading.group(1))))
+            blocks.append(
+                _Block(
+                    kind="heading",
+                    lines=[heading.group(2)],
+                    number=None,
+                    caps=False,
+                    section_index=len(heading.group(1)),
+                )
+            )
         elif not line.strip():
             close()
         elif item:
@@ -798,8 +896,14 @@ def _relevel(doc: ParsedDocument, md_levels: list[int]) -> ParsedDocument:
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, section.heading))
-        out.append(Section(number=section.number, title=section.title, level=level,
-                           path=tuple(lbl for _, lbl in stack), paragraphs=section.paragraphs,
-                           footnotes=section.footnotes))
+        out.append(
+            Section(
+                number=section.number,
+                title=section.title,
+                level=level,
+                path=tuple(lbl for _, lbl in stack),
+                paragraphs=section.paragraphs,
+                footnotes=section.footnotes,
+            )
+        )
     return ParsedDocument(info=doc.info, sections=tuple(out), text=doc.text, footnotes=doc.footnotes)
-

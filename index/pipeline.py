@@ -128,9 +128,11 @@ def _unique_ids(raws: list[RawDocument]) -> list[RawDocument]:
         if doc_id != raw.info.id:
             info = raw.info
             raw = RawDocument(
-                info=DocumentInfo(doc_id, info.title, info.short_title, info.year, info.doc_type, info.reference,
-                                  info.file),
-                text=raw.text, kind=raw.kind,
+                info=DocumentInfo(
+                    doc_id, info.title, info.short_title, info.year, info.doc_type, info.reference, info.file
+                ),
+                text=raw.text,
+                kind=raw.kind,
             )
         out.append(raw)
     return out

@@ -6,8 +6,54 @@ import re
 
 # Abbreviations after which a full stop does not end a sentence (lowercase, without the final dot).
 _ABBREVIATIONS = frozenset(
-    """bijv bv nr nrs blz art artt o.a e.d enz d.w.z m.a.w i.e e.g etc vgl zgn z.g ca resp jl mr dr prof
-    mevr dhr st no vol par lid al incl excl fig p pp cf jr sr e.a n.v.t v.w.b t.a.v m.b.t i.p.v""".split()
+    [
+        "bijv",
+        "bv",
+        "nr",
+        "nrs",
+        "blz",
+        "art",
+        "artt",
+        "o.a",
+        "e.d",
+        "enz",
+        "d.w.z",
+        "m.a.w",
+        "i.e",
+        "e.g",
+        "etc",
+        "vgl",
+        "zgn",
+        "z.g",
+        "ca",
+        "resp",
+        "jl",
+        "mr",
+        "dr",
+        "prof",
+        "mevr",
+        "dhr",
+        "st",
+        "no",
+        "vol",
+        "par",
+        "lid",
+        "al",
+        "incl",
+        "excl",
+        "fig",
+        "p",
+        "pp",
+        "cf",
+        "jr",
+        "sr",
+        "e.a",
+        "n.v.t",
+        "v.w.b",
+        "t.a.v",
+        "m.b.t",
+        "i.p.v",
+    ]
 )
 _BOUNDARY = re.compile(r"(?<=[.!?…])[”’\"')\]]*\s+(?=[\"“‘(\[]?[A-ZÀ-ÝĲ0-9])")
 

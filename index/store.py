@@ -8,6 +8,7 @@ reader never sees a half-built one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -73,8 +74,10 @@ def open_client(data_dir: Path, host: str | None = None, port: int = 8000) -> An
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as err:  # chromadb raises a variety of connection and file errors
         where = f"the Chroma server at {host}:{port}" if host else f"the Chroma store in {data_dir / 'chroma'}"
-        hint = "start it (`chroma run --host 127.0.0.1 --port N`) or unset ASSISTANT_CHROMA_HOST" if host else (
-            "check that the data directory is writable (ASSISTANT_DATA_DIR)"
+        hint = (
+            "start it (`chroma run --host 127.0.0.1 --port N`) or unset ASSISTANT_CHROMA_HOST"
+            if host
+            else ("check that the data directory is writable (ASSISTANT_DATA_DIR)")
         )
         raise StoreError(f"cannot open {where}: {err}; {hint}") from err
 
@@ -219,8 +222,10 @@ class IndexStore:
         if self._cache and self._cache[0] == collection.name:
             return self._cache[1]
         got = collection.get(include=["metadatas", "documents"])
-        chunks = [_chunk_from(i, d or "", m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"],
-                                                                      strict=True)]
+        chunks = [
+            _chunk_from(i, d or "", m or {})
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
         chunks.sort(key=lambda c: (c.doc_id, c.char_start, c.part))
         self._cache = (collection.name, chunks)
         return chunks
@@ -257,7 +262,10 @@ class IndexStore:
         ]
 
     def search(
-        self, vector: np.ndarray, k: int = 5, doc_ids: Sequence[str] | None = None,
+        self,
+        vector: np.ndarray,
+        k: int = 5,
+        doc_ids: Sequence[str] | None = None,
         years: Sequence[int] | None = None,
     ) -> list[Hit]:
         """Nearest chunks by cosine similarity, optionally within some documents or years."""
@@ -271,7 +279,7 @@ class IndexStore:
         collection = self._active()
         if collection is None:
             raise StoreError("the index is empty: run `policy-assistant index` first")
-        filters = []
+        filters: list[MetadataFilter | MetadataFilters] = []
         if doc_ids:
             filters.append(MetadataFilter(key="doc_id", value=list(doc_ids), operator=FilterOperator.IN))
         if years:
@@ -328,7 +336,6 @@ class IndexStore:
         Builds a new collection, copies vectors of unchanged chunks from the active one, embeds the rest,
         then switches the registry to it and drops the old collection.
         """
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         active = self._active()
         old_vectors: dict[str, list[float]] = {}
@@ -350,8 +357,13 @@ class IndexStore:
         try:
             collection = self.client.create_collection(
                 name,
-                metadata={"model": self.model, "versions": self.versions, "created": time.time(),
-                          "state": "building", "hnsw:space": "cosine"},
+                metadata={
+                    "model": self.model,
+                    "versions": self.versions,
+                    "created": time.time(),
+                    "state": "building",
+                    "hnsw:space": "cosine",
+                },
             )
         except Exception as err:
             raise StoreError(f"cannot create collection {name}: {err}") from err
@@ -360,10 +372,8 @@ class IndexStore:
             return self._fill(collection, chunks, old_vectors, old_docs, embed, progress)
         except BaseException:
             # An interrupted or failed run removes its half-built collection; the active one stays.
-            try:
+            with contextlib.suppress(Exception):  # already gone or the store is unreachable
                 self.client.delete_collection(name)
-            except Exception:  # the store itself is gone; nothing more to clean
-                pass
             raise
 
     def _fill(
@@ -419,10 +429,8 @@ class IndexStore:
         self._cache = None
         self._active_cache = None
         if previous and previous != name:
-            try:
+            with contextlib.suppress(Exception):  # already gone: nothing to clean up
                 self.client.delete_collection(str(previous))
-            except Exception:  # already gone: nothing to clean up
-                pass
 
     def _drop_orphans(self, max_age: float = 3600.0) -> None:
         """Remove this model's collections left behind by earlier runs (never the active one).
@@ -434,7 +442,7 @@ class IndexStore:
         now = time.time()
         for collection in self.client.list_collections():
             name = collection if isinstance(collection, str) else collection.name
-            if name == active or name == REGISTRY or not name.startswith("pa-"):
+            if name in (active, REGISTRY) or not name.startswith("pa-"):
                 continue
             try:
                 meta = self.client.get_collection(name).metadata or {}
@@ -445,7 +453,5 @@ class IndexStore:
             superseded = meta.get("state") == "ready"
             stale = now - float(meta.get("created", 0)) > max_age
             if superseded or stale:
-                try:
+                with contextlib.suppress(Exception):  # already gone or the store is unreachable
                     self.client.delete_collection(name)
-                except Exception:  # deleted meanwhile by another run
-                    pass

@@ -82,8 +82,7 @@ def _seed_one(cache_dir: Path, encoding: str, source_gz: Path) -> Path:
             return target
     except OSError as err:
         raise TokenizerError(
-            f"cannot check tokenizer cache file {target}: {err.strerror or err}; "
-            "fix its permissions or delete it"
+            f"cannot check tokenizer cache file {target}: {err.strerror or err}; fix its permissions or delete it"
         ) from err
 
     try:
@@ -140,9 +139,7 @@ class TokenCounter:
 
     def __init__(self, cache_dir: Path, encoding: str = "cl100k_base") -> None:
         if encoding not in BPE_FILES:
-            raise ConfigError(
-                f"unknown tokenizer encoding {encoding!r}: use one of {', '.join(sorted(BPE_FILES))}"
-            )
+            raise ConfigError(f"unknown tokenizer encoding {encoding!r}: use one of {', '.join(sorted(BPE_FILES))}")
         self.cache_dir = ensure_tiktoken_files(cache_dir)
         self.encoding_name = encoding
         try:

@@ -64,9 +64,7 @@ def test_non_text_value_is_refused() -> None:
         prompts.render("judge_relevance", question=3, answer="x")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("lang", "refusal", "other"), [("nl", NL_REFUSAL, EN_REFUSAL), ("en", EN_REFUSAL, NL_REFUSAL)]
-)
+@pytest.mark.parametrize(("lang", "refusal", "other"), [("nl", NL_REFUSAL, EN_REFUSAL), ("en", EN_REFUSAL, NL_REFUSAL)])
 def test_system_prompts_hold_the_exact_refusal_sentence(lang: str, refusal: str, other: str) -> None:
     text = prompts.render(f"system_{lang}")
     assert refusal in [line.strip() for line in text.splitlines()]  # on a line of its own, to copy exactly
@@ -85,9 +83,7 @@ def test_judges_show_the_exact_refusals_and_a_json_reply() -> None:
 
 
 def test_answer_prompt_keeps_sources_between_delimiters_and_before_the_question() -> None:
-    text = prompts.render(
-        "answer", sources="[1] De Commissie stelt voor ...", question="Wat stelt de Commissie voor?"
-    )
+    text = prompts.render("answer", sources="[1] De Commissie stelt voor ...", question="Wat stelt de Commissie voor?")
     start, end = text.index("<sources>\n"), text.index("\n</sources>")
     assert text[start:end].endswith("[1] De Commissie stelt voor ...")
     assert text.index("</sources>") < text.index("Wat stelt de Commissie voor?")

@@ -36,8 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     p_docs = sub.add_parser("docs", help="list the indexed documents")
     p_docs.add_argument("--json", action="store_true", help="print JSON")
 
-    for name, help_text in (("ask", "answer one question with cited sources"),
-                            ("chat", "an interactive conversation (follow-up questions use the earlier turns)")):
+    for name, help_text in (
+        ("ask", "answer one question with cited sources"),
+        ("chat", "an interactive conversation (follow-up questions use the earlier turns)"),
+    ):
         p = sub.add_parser(name, help=help_text)
         if name == "ask":
             p.add_argument("question", help="the question, in Dutch or English")
@@ -60,8 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         components = build_components(load_settings())
-        handler = {"index": _cmd_index, "search": _cmd_search, "docs": _cmd_docs, "ask": _cmd_ask,
-                   "chat": _cmd_chat}[args.command]
+        handler = {"index": _cmd_index, "search": _cmd_search, "docs": _cmd_docs, "ask": _cmd_ask, "chat": _cmd_chat}[
+            args.command
+        ]
         return handler(components, args)
     except PolicyAssistantError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -79,8 +82,12 @@ def _cmd_index(components, args: argparse.Namespace) -> int:  # type: ignore[no-
     started = time.perf_counter()
     if console.is_terminal:
         with Progress(
-            TextColumn("[bold]embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=console, transient=True,
+            TextColumn("[bold]embedding chunks"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
         ) as progress:
             task = progress.add_task("embed", total=None)
 
@@ -96,7 +103,9 @@ def _cmd_index(components, args: argparse.Namespace) -> int:  # type: ignore[no-
     sync = report.sync
     if not sync.changed:
         if not args.if_needed:
-            console.print(f"index up to date: {len(report.documents)} documents, {sync.chunks} chunks ({elapsed:.1f} s)")
+            console.print(
+                f"index up to date: {len(report.documents)} documents, {sync.chunks} chunks ({elapsed:.1f} s)"
+            )
         return 0
     console.print(
         f"indexed {len(report.documents)} documents into {sync.chunks} chunks: {sync.embedded} embedded, "
@@ -112,7 +121,7 @@ def _validate_query(query: str) -> str:
 
     text = " ".join(query.split())
     if not text:
-        raise PolicyAssistantError("the question is empty; type a question, e.g. \"Wat is het solidariteitsmechanisme?\"")
+        raise PolicyAssistantError('the question is empty; type a question, e.g. "Wat is het solidariteitsmechanisme?"')
     if len(text) > MAX_QUERY_CHARS:
         raise PolicyAssistantError(
             f"the question is {len(text)} characters long; keep it under {MAX_QUERY_CHARS} characters"
@@ -150,15 +159,29 @@ def _print_hits(components, query: str, k: int | None, docs: list[str] | None, a
     hits = components.dense_search(query, k=k, doc_ids=docs)
     elapsed_ms = (time.perf_counter() - started) * 1000
     if as_json:
-        print(json.dumps({
-            "query": query,
-            "latency_ms": round(elapsed_ms, 1),
-            "results": [
-                {"rank": i, "doc_id": h.chunk.doc_id, "doc_title": h.chunk.doc_title, "section": h.chunk.section_path,
-                 "score": round(h.score, 4), "chunk_id": h.chunk.id, "page": h.chunk.page, "text": h.chunk.text}
-                for i, h in enumerate(hits, start=1)
-            ],
-        }, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "query": query,
+                    "latency_ms": round(elapsed_ms, 1),
+                    "results": [
+                        {
+                            "rank": i,
+                            "doc_id": h.chunk.doc_id,
+                            "doc_title": h.chunk.doc_title,
+                            "section": h.chunk.section_path,
+                            "score": round(h.score, 4),
+                            "chunk_id": h.chunk.id,
+                            "page": h.chunk.page,
+                            "text": h.chunk.text,
+                        }
+                        for i, h in enumerate(hits, start=1)
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     from rich.console import Console
 
@@ -170,8 +193,10 @@ def _print_hits(components, query: str, k: int | None, docs: list[str] | None, a
         snippet = " ".join(c.text.split())
         snippet = snippet[:300] + ("…" if len(snippet) > 300 else "")
         page = f", p. {c.page}" if c.page else ""
-        console.print(f"[bold][{i}][/bold] {c.doc_short_title} ({c.year or 'n.d.'}){page} — {c.section_path}  "
-                      f"[dim]score {hit.score:.3f}[/dim]")
+        console.print(
+            f"[bold][{i}][/bold] {c.doc_short_title} ({c.year or 'n.d.'}){page} — {c.section_path}  "
+            f"[dim]score {hit.score:.3f}[/dim]"
+        )
         console.print(f"    {snippet}", highlight=False)
     console.print(f"[dim]{elapsed_ms:.0f} ms[/dim]")
 
@@ -243,15 +268,26 @@ def _print_answer(answer, debug: bool, streamed_text: str = "") -> None:  # type
     nl = answer.language == "nl"
     if streamed_text != answer.text.strip():
         if streamed_text:
-            console.print("[dim]" + ("na controle van de bronverwijzingen" if nl else "after checking the citations")
-                          + ":[/dim]")
+            console.print(
+                "[dim]" + ("na controle van de bronverwijzingen" if nl else "after checking the citations") + ":[/dim]"
+            )
         console.print(answer.text)
     if answer.refused:
-        console.print("[yellow]" + ("Geweigerd: de documenten bevatten dit niet." if nl
-                                    else "Refused: the documents do not cover this.") + "[/yellow]")
+        console.print(
+            "[yellow]"
+            + ("Geweigerd: de documenten bevatten dit niet." if nl else "Refused: the documents do not cover this.")
+            + "[/yellow]"
+        )
     if answer.unverified:
-        console.print("[red]" + ("Niet geverifieerd: het antwoord verwijst naar geen geldige bron."
-                                 if nl else "Unverified: the answer cites no valid source.") + "[/red]")
+        console.print(
+            "[red]"
+            + (
+                "Niet geverifieerd: het antwoord verwijst naar geen geldige bron."
+                if nl
+                else "Unverified: the answer cites no valid source."
+            )
+            + "[/red]"
+        )
     for sentence in answer.flagged:
         console.print("[red]" + ("Controleer: " if nl else "Check: ") + sentence + "[/red]")
     for notice in answer.notices:
@@ -275,8 +311,10 @@ def _cmd_chat(components, args: argparse.Namespace) -> int:  # type: ignore[no-u
     assistant = components.assistant
     options = _ask_options(components, args)
     conversation = components.conversations.new()
-    print(f"policy-assistant ({assistant.mode if not args.mode else args.mode}) — "
-          "stel een vraag; /nieuw of /new begint opnieuw, Ctrl-D stopt. Ask a question; Ctrl-D quits.")
+    print(
+        f"policy-assistant ({assistant.mode if not args.mode else args.mode}) — "
+        "stel een vraag; /nieuw of /new begint opnieuw, Ctrl-D stopt. Ask a question; Ctrl-D quits."
+    )
     while True:
         try:
             line = input("\nvraag> ")

@@ -24,8 +24,14 @@ scripted_openai = openai_server.scripted_openai
 GOLD = load_gold()
 
 
-def make_assistant(components, *, llm=None, policy: Policy | None = None, conversations=None,  # type: ignore[no-untyped-def]
-                   mode: str = "extractive") -> Assistant:
+def make_assistant(
+    components,
+    *,
+    llm=None,
+    policy: Policy | None = None,
+    conversations=None,  # type: ignore[no-untyped-def]
+    mode: str = "extractive",
+) -> Assistant:
     return Assistant(
         retriever=components.retriever,
         extractive=ExtractiveAnswerer(components.embedder, components.retriever.lexical),
@@ -120,8 +126,17 @@ def test_extractive_answers_are_deterministic(assistant: Assistant) -> None:
 def test_every_marker_resolves_and_sources_are_structured(assistant: Assistant) -> None:
     answer = assistant.ask("Wat is het doel van de screening vóór binnenkomst?")
     data = answer.to_json()
-    assert set(data) >= {"question", "standalone_question", "language", "mode", "answer", "refused", "unverified",
-                         "sources", "latency_ms"}
+    assert set(data) >= {
+        "question",
+        "standalone_question",
+        "language",
+        "mode",
+        "answer",
+        "refused",
+        "unverified",
+        "sources",
+        "latency_ms",
+    }
     assert data["mode"] == "extractive"
     numbers = {s["n"] for s in data["sources"]}
     assert set(int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])) <= numbers
@@ -167,8 +182,10 @@ def test_follow_up_uses_the_previous_question_and_survives_a_restart(corpus_comp
     assert "2015" in follow.standalone_question and "asielaanvragen" in follow.standalone_question
     assert "1,28 miljoen" in follow.text
     history = reopened.history("gesprek-1")
-    assert [t["question"] for t in history] == ["Hoeveel asielaanvragen werden in 2019 in de EU ingediend?",
-                                                 "En in 2015?"]
+    assert [t["question"] for t in history] == [
+        "Hoeveel asielaanvragen werden in 2019 in de EU ingediend?",
+        "En in 2015?",
+    ]
 
 
 # ---------------------------------------------------------------------------------------- generative

@@ -16,9 +16,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 def _glossary_lines() -> list[tuple[int, str]]:
     text = importlib.resources.files("assistant").joinpath(GLOSSARY_FILE).read_text(encoding="utf-8")
-    return [
-        (n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")
-    ]
+    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
 
 
 def test_phrase_wins_over_its_words() -> None:
@@ -72,12 +70,7 @@ def test_plural_ing_and_possessive_forms_are_normalised(english: str, dutch: str
 
 
 def test_case_does_not_matter() -> None:
-    assert (
-        expand_english("BLUE CARD")
-        == expand_english("blue card")
-        == expand_english("Blue Card")
-        == ["blauwe kaart"]
-    )
+    assert expand_english("BLUE CARD") == expand_english("blue card") == expand_english("Blue Card") == ["blauwe kaart"]
     assert expand_english("Ukraine") == ["oekraïne"]
 
 
@@ -107,10 +100,7 @@ def test_may_the_verb_is_not_a_month_but_may_the_month_is() -> None:
 
 
 def test_translate_terms_joins_with_spaces() -> None:
-    assert (
-        translate_terms("temporary protection for Ukrainians")
-        == "tijdelijke bescherming oekraïners oekraïense"
-    )
+    assert translate_terms("temporary protection for Ukrainians") == "tijdelijke bescherming oekraïners oekraïense"
     assert translate_terms("hello") == ""
 
 

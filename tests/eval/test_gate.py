@@ -50,7 +50,7 @@ def test_every_violation_gets_its_own_line() -> None:
     problems = check_gate({"retrieval.hit@5.nl": 0.80, "refusal.false_rate": 0.5}, BASELINE)
     assert len(problems) == 4
     assert any(p.startswith("citations.validity was not measured") for p in problems)
-    assert any("retrieval.hit@5.nl = 0.800 is below its floor 0.90" == p for p in problems)
+    assert any(p == "retrieval.hit@5.nl = 0.800 is below its floor 0.90" for p in problems)
     assert any("retrieval.hit@5.nl = 0.800 dropped more than" in p for p in problems)
 
 

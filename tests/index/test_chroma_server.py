@@ -24,10 +24,24 @@ pytestmark = pytest.mark.server
 
 MANIFEST = {
     "documents": [
-        {"id": "asiel-2021", "file": "asiel.txt", "title": "Gemeenschappelijk asielbeleid in de Unie",
-         "short_title": "Asielbeleid", "year": 2021, "doc_type": "communication", "reference": None},
-        {"id": "talent-2019", "file": "talent.txt", "title": "Legale migratie en talent",
-         "short_title": "Legale migratie", "year": 2019, "doc_type": "factsheet", "reference": None},
+        {
+            "id": "asiel-2021",
+            "file": "asiel.txt",
+            "title": "Gemeenschappelijk asielbeleid in de Unie",
+            "short_title": "Asielbeleid",
+            "year": 2021,
+            "doc_type": "communication",
+            "reference": None,
+        },
+        {
+            "id": "talent-2019",
+            "file": "talent.txt",
+            "title": "Legale migratie en talent",
+            "short_title": "Legale migratie",
+            "year": 2019,
+            "doc_type": "factsheet",
+            "reference": None,
+        },
     ]
 }
 ASIEL_TXT = """Gemeenschappelijk asielbeleid in de Unie
@@ -97,9 +111,18 @@ class ChromaServer:
 
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [_chroma_executable(), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port",
-                 str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    _chroma_executable(),
+                    "run",
+                    "--path",
+                    str(self.path),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while True:
@@ -197,7 +220,8 @@ def test_index_and_search_on_the_server(first_instance: Components, settings: Se
 
 
 def test_a_second_service_instance_sees_the_same_index(
-    first_instance: Components, settings: Settings,
+    first_instance: Components,
+    settings: Settings,
 ) -> None:
     second = Components(settings)
     assert second.store.active_name() == first_instance.store.active_name()
@@ -221,7 +245,9 @@ def test_unreachable_server_gives_a_store_error_that_says_how_to_fix_it(tmp_path
 
 
 def test_index_survives_a_server_restart(
-    first_instance: Components, settings: Settings, server: ChromaServer,
+    first_instance: Components,
+    settings: Settings,
+    server: ChromaServer,
 ) -> None:
     before = _view(first_instance)
     active = first_instance.store.active_name()

@@ -143,9 +143,7 @@ def test_build_embedder_kinds() -> None:
         ("", "m", "needs base_url:"),
     ],
 )
-def test_build_openai_embedder_needs_url_and_model(
-    base_url: str | None, model: str | None, match: str
-) -> None:
+def test_build_openai_embedder_needs_url_and_model(base_url: str | None, model: str | None, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         build_embedder("openai", base_url=base_url, model=model)
 

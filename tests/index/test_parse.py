@@ -114,8 +114,10 @@ TOP_LEVEL: dict[str, list[tuple[str | None, str]]] = {
         (None, "Meer veilige en legale mogelijkheden om naar Europa te komen"),  # lines 10-12, wrapped
         (None, "Een nieuwe Europese blauwe kaart om hooggekwalificeerde werknemers aan te trekken"),  # 20-21
         (None, "Hervestiging — veilige routes voor mensen die bescherming nodig hebben"),  # 43
-        (None, "Proefprojecten inzake legale migratie — uitbreiding van de samenwerking met Afrikaanse "
-               "landen"),  # 74-75
+        (
+            None,
+            "Proefprojecten inzake legale migratie — uitbreiding van de samenwerking met Afrikaanse landen",
+        ),  # 74-75
     ],
     "pact-2020": [
         (None, "Mededeling over een nieuw migratie- en asielpact"),  # the Von der Leyen quote comes first
@@ -139,8 +141,7 @@ TOP_LEVEL: dict[str, list[tuple[str | None, str]]] = {
         ("6", "FINANCIERING EN TOEZICHT"),  # 1093
         (None, "CONCLUSIES"),  # 1157
         # 1196-1199: "BIJLAGE" over a caps title wrapped on two lines.
-        (None, "BIJLAGE CONCLUSIES IN HET WERKDOCUMENT VAN DE DIENSTEN VAN DE COMMISSIE OVER MIGRATIE EN "
-               "ONTWIKKELING"),
+        (None, "BIJLAGE CONCLUSIES IN HET WERKDOCUMENT VAN DE DIENSTEN VAN DE COMMISSIE OVER MIGRATIE EN ONTWIKKELING"),
     ],
     "strategy-2026": [
         ("1", "INLEIDING"),  # 1
@@ -205,8 +206,10 @@ PACT_SUBSECTIONS: dict[str, list[tuple[str | None, str]]] = {
     "6": [
         ("6.1", "De impact van onze internationale partnerschappen maximaliseren"),
         ("6.2", "Bescherming bieden aan mensen in nood en gastlanden ondersteunen"),
-        ("6.3", "Economische kansen scheppen en de achterliggende oorzaken van irreguliere migratie "
-                "aanpakken"),  # 2223-2225
+        (
+            "6.3",
+            "Economische kansen scheppen en de achterliggende oorzaken van irreguliere migratie aanpakken",
+        ),  # 2223-2225
         ("6.4", "Partnerschappen voor een sterker migratiebeheer"),
         ("6.5", "Samenwerking stimuleren op het gebied van overname en re-integratie"),
         ("6.6", "Legale trajecten ontwikkelen om naar Europa te komen"),
@@ -261,8 +264,10 @@ _STRATEGY_XFAIL: dict[str, str] = {}
 
 @pytest.mark.parametrize(
     "top",
-    [pytest.param(t, marks=_xfail(_STRATEGY_XFAIL[t])) if t in _STRATEGY_XFAIL else t
-     for t in sorted(STRATEGY_SUBSECTIONS)],
+    [
+        pytest.param(t, marks=_xfail(_STRATEGY_XFAIL[t])) if t in _STRATEGY_XFAIL else t
+        for t in sorted(STRATEGY_SUBSECTIONS)
+    ],
 )
 def test_strategy_subsections(top: str) -> None:
     doc = parsed("strategy-2026")
@@ -276,10 +281,15 @@ def test_gamm_unnumbered_subsections_nest_under_numbered_sections() -> None:
         (None, "Eerste pijler: Organiseren en bevorderen van legale migratie en mobiliteit"),  # 592
         # 798-799
         (None, "Tweede pijler: Voorkomen en verminderen van onregelmatige migratie en mensenhandel"),
-        (None, "Derde pijler: Bevorderen van internationale bescherming en versterken van de externe "
-               "dimensie van het asielbeleid"),  # 901-902
-        (None, "Vierde pijler: Het zo groot mogelijk maken van het ontwikkelingseffect van migratie en "
-               "mobiliteit"),  # 976-977
+        (
+            None,
+            "Derde pijler: Bevorderen van internationale bescherming en versterken van de externe "
+            "dimensie van het asielbeleid",
+        ),  # 901-902
+        (
+            None,
+            "Vierde pijler: Het zo groot mogelijk maken van het ontwikkelingseffect van migratie en mobiliteit",
+        ),  # 976-977
     ]
 
 
@@ -316,27 +326,46 @@ def test_wrapped_headings_are_joined() -> None:
     assert annex.title.startswith("BIJLAGE CONCLUSIES IN HET WERKDOCUMENT")
     assert annex.title.endswith("OVER MIGRATIE EN ONTWIKKELING")
     strategy = parsed("strategy-2026")
-    sub = _section(strategy, title="Ondersteuning van partnerlanden bij het versterken van hun asiel- en "
-                                   "beschermingsstelsels")
+    sub = _section(
+        strategy, title="Ondersteuning van partnerlanden bij het versterken van hun asiel- en beschermingsstelsels"
+    )
     assert sub.level == 2
     assert sub.path == ("2. OPVOEREN VAN DE MIGRATIEDIPLOMATIE", sub.title)
     # Neither half of a wrapped heading survives as a paragraph of its own.
-    assert not any(p.text in ("verantwoordelijkheid", "beschermingsstelsels", "MIGRATIE EN ONTWIKKELING")
-                   for _, p in _body(pact) + _body(gamm) + _body(strategy))
+    assert not any(
+        p.text in ("verantwoordelijkheid", "beschermingsstelsels", "MIGRATIE EN ONTWIKKELING")
+        for _, p in _body(pact) + _body(gamm) + _body(strategy)
+    )
 
 
 @pytest.mark.parametrize(
     ("doc_id", "title", "count"),
     [
-        pytest.param("pact-2020", "Kernacties", 7, marks=_xfail(
-            "one-word box title 'Kernacties' (raw lines 988, 1216, 1678, 1880, 2771, 3088, 3243) is not a "
-            "heading; it is glued to the next line, e.g. paragraph 'Kernacties De Commissie:'")),
-        pytest.param("gamm-2011", "Aanbevelingen", 8, marks=_xfail(
-            "one-word box title 'Aanbevelingen' (raw lines 171, 292, 432, 549, 757, 868, 960, 1067) is not "
-            "a heading; it becomes a paragraph or is glued to the next sentence ('Aanbevelingen In het "
-            "kader ...')")),
-        pytest.param("report-2022", "Financiering", 1, marks=_xfail(
-            "one-word sub-heading 'Financiering' (raw line 1098) is glued to the next paragraph")),
+        pytest.param(
+            "pact-2020",
+            "Kernacties",
+            7,
+            marks=_xfail(
+                "one-word box title 'Kernacties' (raw lines 988, 1216, 1678, 1880, 2771, 3088, 3243) is not a "
+                "heading; it is glued to the next line, e.g. paragraph 'Kernacties De Commissie:'"
+            ),
+        ),
+        pytest.param(
+            "gamm-2011",
+            "Aanbevelingen",
+            8,
+            marks=_xfail(
+                "one-word box title 'Aanbevelingen' (raw lines 171, 292, 432, 549, 757, 868, 960, 1067) is not "
+                "a heading; it becomes a paragraph or is glued to the next sentence ('Aanbevelingen In het "
+                "kader ...')"
+            ),
+        ),
+        pytest.param(
+            "report-2022",
+            "Financiering",
+            1,
+            marks=_xfail("one-word sub-heading 'Financiering' (raw line 1098) is glued to the next paragraph"),
+        ),
         ("report-2022", "Frontex", 1),  # raw 1185: a text box printed below the footnotes
     ],
 )
@@ -344,7 +373,7 @@ def test_one_word_box_titles_are_headings(doc_id: str, title: str, count: int) -
     doc = parsed(doc_id)
     assert sum(s.title == title for s in doc.sections) == count
     glued = [p.text[:60] for _, p in _body(doc) if p.text == title or p.text.startswith(title + " ")]
-    assert not [g for g in glued if not g[len(title) + 1:][:1].islower()], glued
+    assert not [g for g in glued if not g[len(title) + 1 :][:1].islower()], glued
 
 
 # ------------------------------------------------------------------------------ 2. footnote markers
@@ -366,9 +395,7 @@ GLUED_MARKERS = [
 
 
 @pytest.mark.parametrize(("doc_id", "raw", "clean", "number"), GLUED_MARKERS)
-def test_glued_footnote_markers_are_removed_and_recorded(
-    doc_id: str, raw: str, clean: str, number: int
-) -> None:
+def test_glued_footnote_markers_are_removed_and_recorded(doc_id: str, raw: str, clean: str, number: int) -> None:
     assert raw in _norm(raw_text(doc_id))  # the example is real
     _, para = _paragraph_with(parsed(doc_id), clean)
     assert number in para.footnotes
@@ -431,32 +458,53 @@ def test_every_footnote_definition_is_recorded(doc_id: str) -> None:
     ("doc_id", "number", "text"),
     [
         ("pact-2020", 1, "Zie punt 2.5."),  # 324-329, marker on its own line
-        ("pact-2020", 5, "Arrest in de gevoegde zaken C-715/17, C-718/17 en C-719/17 Commissie/Polen, "
-                         "Hongarije en Tsjechië."),  # 590-591: number alone, text indented on the next line
-        ("pact-2020", 6, "Mededeling over “Bescherming van migrerende kinderen” COM(2017) 211 van 12 "
-                         "april 2017, waarbij een breed pakket maatregelen wordt aanbevolen om kinderen in "
-                         "elke fase van het migratieproces beter te beschermen."),  # 773-778
+        (
+            "pact-2020",
+            5,
+            "Arrest in de gevoegde zaken C-715/17, C-718/17 en C-719/17 Commissie/Polen, Hongarije en Tsjechië.",
+        ),  # 590-591: number alone, text indented on the next line
+        (
+            "pact-2020",
+            6,
+            "Mededeling over “Bescherming van migrerende kinderen” COM(2017) 211 van 12 "
+            "april 2017, waarbij een breed pakket maatregelen wordt aanbevolen om kinderen in "
+            "elke fase van het migratieproces beter te beschermen.",
+        ),  # 773-778
         pytest.param(
-            "pact-2020", 53,
+            "pact-2020",
+            53,
             "Acht lidstaten zijn momenteel betrokken bij zes dergelijke projecten met Egypte, Marokko, "
             "Tunesië, Nigeria en Senegal. Tot de kernthema’s behoren mobiliteit van ICT-deskundigen, studie- "
             "en stagemogelijkheden in Europa en versterking van de capaciteit van derde landen om migratie "
             "te beheren en re-integratie te ondersteunen.",  # 2670-2676, 2774-2776
-            marks=_xfail("footnote 53 continues after the page's 'Kernacties' line (raw 2774-2776); its "
-                         "tail 'stagemogelijkheden in Europa ...' is read as body text of 6.6"),
+            marks=_xfail(
+                "footnote 53 continues after the page's 'Kernacties' line (raw 2774-2776); its "
+                "tail 'stagemogelijkheden in Europa ...' is read as body text of 6.6"
+            ),
         ),
-        ("gamm-2011", 16, "FRONTEX is het Agentschap voor het beheer van de operationele samenwerking aan "
-                          "de buitengrenzen. EASO is het Europees Ondersteuningsbureau voor asielzaken. ETF "
-                          "is de Europese Stichting voor opleiding. TAIEX is het Bureau voor de uitwisseling "
-                          "van informatie over technische bijstand, beheerd door de Europese Commissie. "
-                          "MIEUX (Migration EU Expertise) is een gezamenlijk initiatief van de Europese "
-                          "Commissie en het ICMPD om de migratiebeheerscapaciteit van partnerlanden te "
-                          "versterken."),  # 516-521
-        ("strategy-2026", 2, "Volgens gegevens van Eurostat bedroeg het percentage ingewilligde verzoeken "
-                             "voor 2024 51,4 %, om te dalen tot iets meer dan 33 % in de eerste helft van "
-                             "2025 en weer op te lopen tot 42,8 % in het derde kwartaal van 2025."),  # 87-89
-        ("report-2022", 55,
-         "Verordening (EU) 2019/1896 van 13 november 2019 betreffende de Europese grens- en kustwacht."),
+        (
+            "gamm-2011",
+            16,
+            "FRONTEX is het Agentschap voor het beheer van de operationele samenwerking aan "
+            "de buitengrenzen. EASO is het Europees Ondersteuningsbureau voor asielzaken. ETF "
+            "is de Europese Stichting voor opleiding. TAIEX is het Bureau voor de uitwisseling "
+            "van informatie over technische bijstand, beheerd door de Europese Commissie. "
+            "MIEUX (Migration EU Expertise) is een gezamenlijk initiatief van de Europese "
+            "Commissie en het ICMPD om de migratiebeheerscapaciteit van partnerlanden te "
+            "versterken.",
+        ),  # 516-521
+        (
+            "strategy-2026",
+            2,
+            "Volgens gegevens van Eurostat bedroeg het percentage ingewilligde verzoeken "
+            "voor 2024 51,4 %, om te dalen tot iets meer dan 33 % in de eerste helft van "
+            "2025 en weer op te lopen tot 42,8 % in het derde kwartaal van 2025.",
+        ),  # 87-89
+        (
+            "report-2022",
+            55,
+            "Verordening (EU) 2019/1896 van 13 november 2019 betreffende de Europese grens- en kustwacht.",
+        ),
     ],
 )
 def test_footnote_text(doc_id: str, number: int, text: str) -> None:
@@ -526,8 +574,11 @@ def test_no_body_words_lost_or_added(doc_id: str) -> None:
     raw_words = _words(raw)
     # Lines that may go: URL-only lines (duplicate link annotations) and `NL 10 NL` page footers.
     droppable = sum(
-        (_words(line) for line in raw.replace("\f", "\n").split("\n")
-         if _URL_LINE.match(line) or _FOOTER_LINE.match(line)),
+        (
+            _words(line)
+            for line in raw.replace("\f", "\n").split("\n")
+            if _URL_LINE.match(line) or _FOOTER_LINE.match(line)
+        ),
         Counter(),
     )
     parsed_words: Counter[str] = Counter()
@@ -583,14 +634,11 @@ def _first_words(line: str, glyphs: str) -> str:
 
 def test_bullet_lines_become_list_items_without_glyph() -> None:
     doc = parsed("gamm-2011")
-    starts = [_first_words(line, "•") for line in raw_text("gamm-2011").splitlines()
-              if line.strip().startswith("•")]
+    starts = [_first_words(line, "•") for line in raw_text("gamm-2011").splitlines() if line.strip().startswith("•")]
     assert len(starts) == 37
     items = [p.text for _, p in _body(doc) if p.kind == "list_item"]
     # Raw line 790 starts like the body paragraph at 732, so count items per start.
-    wrong = [
-        start for start, n in Counter(starts).items() if sum(t.startswith(start) for t in items) < n
-    ]
+    wrong = [start for start, n in Counter(starts).items() if sum(t.startswith(start) for t in items) < n]
     assert not wrong
 
 
@@ -603,13 +651,18 @@ def test_double_dot_items_become_list_items() -> None:
         "Het Europees Parlement en de",  # 65
         "De Commissie verzoekt de lidstaten",  # 84
     ]
-    assert items[1] == ("De lidstaten zuden snel hun inspanningen moeten opvoeren om de toegezegde 50 000 "
-                        "hervestigingsplaatsen uiterlijk in oktober 2019 ter beschikking te stellen.")
+    assert items[1] == (
+        "De lidstaten zuden snel hun inspanningen moeten opvoeren om de toegezegde 50 000 "
+        "hervestigingsplaatsen uiterlijk in oktober 2019 ter beschikking te stellen."
+    )
 
 
-@pytest.mark.xfail(strict=True, reason="pact-2020 raw 189-214: items whose bullet glyph was lost (one "
-                   "leading space) are merged when the previous item ends on ';' or '; en' but fills the "
-                   "line: 6 paragraphs, one of them kind 'text', instead of 9 list items")
+@pytest.mark.xfail(
+    strict=True,
+    reason="pact-2020 raw 189-214: items whose bullet glyph was lost (one "
+    "leading space) are merged when the previous item ends on ';' or '; en' but fills the "
+    "line: 6 paragraphs, one of them kind 'text', instead of 9 list items",
+)
 def test_items_with_lost_glyphs_stay_separate() -> None:
     section = _section(parsed("pact-2020"), number="1")
     texts = [p.text for p in section.paragraphs]
@@ -627,8 +680,11 @@ def test_items_with_lost_glyphs_stay_separate() -> None:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="report-2022 raw 2512, 2542, 2593, 2685: sub-headings printed as "
-                   "'- Talentpartnerschappen' etc. become list items with the next paragraph glued on")
+@pytest.mark.xfail(
+    strict=True,
+    reason="report-2022 raw 2512, 2542, 2593, 2685: sub-headings printed as "
+    "'- Talentpartnerschappen' etc. become list items with the next paragraph glued on",
+)
 def test_dash_sub_headings_are_not_list_items() -> None:
     _, para = _paragraph_with(parsed("report-2022"), "Via talentpartnerschappen met belangrijke partners")
     assert para.kind == "text"
@@ -651,16 +707,16 @@ def test_no_bullet_glyphs_or_page_furniture_in_paragraphs(doc_id: str) -> None:
     ("doc_id", "joined", "page_number_leak"),
     [
         # Page numbers between two halves of a sentence (with the page's footnotes in between).
-        ("strategy-2026", "in het kader van het NDICI — Europa in de wereld is toegewezen aan terugkeer",
-         "11 in de wereld"),  # raw 977 / 993 / 997
-        ("strategy-2026", "maar ook voor het concurrentievermogen en de economische dynamiek",
-         "26 ook voor"),  # 2486
+        (
+            "strategy-2026",
+            "in het kader van het NDICI — Europa in de wereld is toegewezen aan terugkeer",
+            "11 in de wereld",
+        ),  # raw 977 / 993 / 997
+        ("strategy-2026", "maar ook voor het concurrentievermogen en de economische dynamiek", "26 ook voor"),  # 2486
         ("pact-2020", "haar actieve betrokkenheid bij de Verenigde Naties (VN)", "21 Verenigde"),  # 2017-2027
     ],
 )
-def test_page_numbers_do_not_split_or_enter_paragraphs(
-    doc_id: str, joined: str, page_number_leak: str
-) -> None:
+def test_page_numbers_do_not_split_or_enter_paragraphs(doc_id: str, joined: str, page_number_leak: str) -> None:
     doc = parsed(doc_id)
     _paragraph_with(doc, joined)
     assert not [p.text[:60] for _, p in _body(doc) if page_number_leak in p.text]
@@ -727,8 +783,11 @@ def test_sentence_interrupted_by_footnotes_stays_one_paragraph() -> None:
     assert para.text.startswith("De huidige regels inzake de verschuiving")
 
 
-@pytest.mark.xfail(strict=True, reason="strategy-2026 raw 366-388: the five labels of a figure are spliced "
-                   "into the sentence 'het pact voor het Middellandse | Zeegebied'")
+@pytest.mark.xfail(
+    strict=True,
+    reason="strategy-2026 raw 366-388: the five labels of a figure are spliced "
+    "into the sentence 'het pact voor het Middellandse | Zeegebied'",
+)
 def test_figure_labels_do_not_split_a_sentence() -> None:
     _paragraph_with(parsed("strategy-2026"), "onderdeel van het pact voor het Middellandse Zeegebied")
 

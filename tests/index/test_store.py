@@ -40,27 +40,36 @@ ASIEL: dict[str, Any] = {
     "doc_type": "communication",
     "reference": "COM(2021) 100",
     "sections": [
-        ("1. INLEIDING", [
-            "De Europese Unie werkt aan een gemeenschappelijk stelsel voor asiel. Dit document beschrijft "
-            "hoe de lidstaten samen de verantwoordelijkheid dragen voor mensen die bescherming zoeken.",
-            "Het stelsel moet eerlijk, snel en doeltreffend zijn, en het moet de grondrechten van iedere "
-            "aanvrager eerbiedigen.",
-        ]),
-        ("2. SOLIDARITEIT TUSSEN LIDSTATEN", [
-            "Een lidstaat die onder druk staat door een groot aantal aankomsten kan de andere lidstaten om "
-            "hulp vragen. Die lidstaten kiezen dan zelf hoe zij bijdragen: door asielzoekers over te nemen "
-            "via herplaatsing, door de terugkeer van afgewezen aanvragers te sponsoren, of door "
-            "operationele steun te leveren.",
-            "De Commissie beoordeelt elk jaar hoeveel solidariteit nodig is en stelt voor hoe de bijdragen "
-            "worden verdeeld.",
-        ]),
-        ("3. PROCEDURES AAN DE BUITENGRENS", [
-            "Iedereen die de buitengrens irregulier overschrijdt, ondergaat eerst een screening. Die "
-            "screening omvat een identiteitscontrole, een gezondheidscontrole en een veiligheidscontrole, "
-            "en duurt ten hoogste vijf dagen.",
-            "Aanvragen van personen uit landen met een laag erkenningspercentage worden in een "
-            "grensprocedure behandeld. Die procedure duurt niet langer dan twaalf weken, inclusief beroep.",
-        ]),
+        (
+            "1. INLEIDING",
+            [
+                "De Europese Unie werkt aan een gemeenschappelijk stelsel voor asiel. Dit document beschrijft "
+                "hoe de lidstaten samen de verantwoordelijkheid dragen voor mensen die bescherming zoeken.",
+                "Het stelsel moet eerlijk, snel en doeltreffend zijn, en het moet de grondrechten van iedere "
+                "aanvrager eerbiedigen.",
+            ],
+        ),
+        (
+            "2. SOLIDARITEIT TUSSEN LIDSTATEN",
+            [
+                "Een lidstaat die onder druk staat door een groot aantal aankomsten kan de andere lidstaten om "
+                "hulp vragen. Die lidstaten kiezen dan zelf hoe zij bijdragen: door asielzoekers over te nemen "
+                "via herplaatsing, door de terugkeer van afgewezen aanvragers te sponsoren, of door "
+                "operationele steun te leveren.",
+                "De Commissie beoordeelt elk jaar hoeveel solidariteit nodig is en stelt voor hoe de bijdragen "
+                "worden verdeeld.",
+            ],
+        ),
+        (
+            "3. PROCEDURES AAN DE BUITENGRENS",
+            [
+                "Iedereen die de buitengrens irregulier overschrijdt, ondergaat eerst een screening. Die "
+                "screening omvat een identiteitscontrole, een gezondheidscontrole en een veiligheidscontrole, "
+                "en duurt ten hoogste vijf dagen.",
+                "Aanvragen van personen uit landen met een laag erkenningspercentage worden in een "
+                "grensprocedure behandeld. Die procedure duurt niet langer dan twaalf weken, inclusief beroep.",
+            ],
+        ),
     ],
 }
 
@@ -73,22 +82,31 @@ TALENT: dict[str, Any] = {
     "doc_type": "factsheet",
     "reference": None,
     "sections": [
-        ("1. INLEIDING", [
-            "Veel sectoren in Europa kampen met een tekort aan personeel. Legale migratie kan helpen om "
-            "die tekorten op de arbeidsmarkt op te vangen en de economie te versterken.",
-        ]),
-        ("2. DE EUROPESE BLAUWE KAART", [
-            "Hooggekwalificeerde werknemers van buiten de Unie kunnen een Europese blauwe kaart aanvragen. "
-            "Daarvoor hebben zij een arbeidscontract nodig met een salaris boven een drempel die elke "
-            "lidstaat vaststelt.",
-            "Houders van een blauwe kaart mogen na achttien maanden naar een andere lidstaat verhuizen om "
-            "daar te werken, en hun gezin mag met hen meekomen.",
-        ]),
-        ("3. SEIZOENARBEID", [
-            "Seizoenarbeiders werken vooral in de landbouw en het toerisme. Zij mogen ten hoogste negen "
-            "maanden per jaar in de Unie verblijven en hebben recht op dezelfde arbeidsvoorwaarden als "
-            "werknemers uit de lidstaat zelf.",
-        ]),
+        (
+            "1. INLEIDING",
+            [
+                "Veel sectoren in Europa kampen met een tekort aan personeel. Legale migratie kan helpen om "
+                "die tekorten op de arbeidsmarkt op te vangen en de economie te versterken.",
+            ],
+        ),
+        (
+            "2. DE EUROPESE BLAUWE KAART",
+            [
+                "Hooggekwalificeerde werknemers van buiten de Unie kunnen een Europese blauwe kaart aanvragen. "
+                "Daarvoor hebben zij een arbeidscontract nodig met een salaris boven een drempel die elke "
+                "lidstaat vaststelt.",
+                "Houders van een blauwe kaart mogen na achttien maanden naar een andere lidstaat verhuizen om "
+                "daar te werken, en hun gezin mag met hen meekomen.",
+            ],
+        ),
+        (
+            "3. SEIZOENARBEID",
+            [
+                "Seizoenarbeiders werken vooral in de landbouw en het toerisme. Zij mogen ten hoogste negen "
+                "maanden per jaar in de Unie verblijven en hebben recht op dezelfde arbeidsvoorwaarden als "
+                "werknemers uit de lidstaat zelf.",
+            ],
+        ),
     ],
 }
 
@@ -170,8 +188,12 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> TokenCounter:
 
 
 def make_env(
-    root: Path, e5: E5Embedder, tokens: TokenCounter, docs: Sequence[dict[str, Any]] = (ASIEL, TALENT),
-    *, model: str | None = None,
+    root: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
+    docs: Sequence[dict[str, Any]] = (ASIEL, TALENT),
+    *,
+    model: str | None = None,
 ) -> Env:
     corpus_dir = write_corpus(root / "corpus", docs)
     data_dir = root / "data"
@@ -223,7 +245,9 @@ def test_documents_lists_each_document_with_counts(indexed: Env) -> None:
     chunks = indexed.store.chunks()
     assert len(chunks) == asiel.chunks + talent.chunks
     assert {c.section_label for c in chunks if c.doc_id == "asiel-2021"} >= {
-        "1. INLEIDING", "2. SOLIDARITEIT TUSSEN LIDSTATEN", "3. PROCEDURES AAN DE BUITENGRENS",
+        "1. INLEIDING",
+        "2. SOLIDARITEIT TUSSEN LIDSTATEN",
+        "3. PROCEDURES AAN DE BUITENGRENS",
     }
     status = indexed.store.status()
     assert (status.documents, status.chunks, status.versions) == (2, len(chunks), VERSIONS)
@@ -301,7 +325,10 @@ def test_a_restarted_process_sees_the_same_index(indexed: Env, e5: E5Embedder, t
     np.save(tmp_path / "q.npy", vector)
     out = subprocess.run(
         [sys.executable, "-c", _RELOAD_SCRIPT, str(indexed.data_dir), e5.name, str(tmp_path / "q.npy")],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
@@ -316,7 +343,9 @@ def test_a_restarted_process_sees_the_same_index(indexed: Env, e5: E5Embedder, t
 
 
 def test_second_run_on_unchanged_documents_embeds_nothing(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     env = make_env(tmp_path, e5, tokens)
     first = env.indexer.run().sync
@@ -332,7 +361,9 @@ def test_second_run_on_unchanged_documents_embeds_nothing(
 
 
 def test_changing_one_document_reembeds_only_its_changed_chunks(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     env = make_env(tmp_path, e5, tokens)
     env.indexer.run()
@@ -340,10 +371,14 @@ def test_changing_one_document_reembeds_only_its_changed_chunks(
     old_top = env.store.search(query(e5, Q_SEASONAL_NL), k=1)[0].chunk
     assert "negen maanden" in old_top.text
 
-    changed = with_section(TALENT, 3, [
-        "Seizoenarbeiders werken vooral in de landbouw en het toerisme. Vanaf volgend jaar mogen zij ten "
-        "hoogste zes maanden per jaar in de Unie verblijven, met een eigen huisvestingsgarantie.",
-    ])
+    changed = with_section(
+        TALENT,
+        3,
+        [
+            "Seizoenarbeiders werken vooral in de landbouw en het toerisme. Vanaf volgend jaar mogen zij ten "
+            "hoogste zes maanden per jaar in de Unie verblijven, met een eigen huisvestingsgarantie.",
+        ],
+    )
     write_corpus(env.corpus_dir, [ASIEL, changed])
     indexer = rewire(env, CountingEmbedder(e5))
     report = indexer.run().sync
@@ -362,7 +397,9 @@ def test_changing_one_document_reembeds_only_its_changed_chunks(
 
 
 def test_deleting_a_document_from_the_manifest_removes_its_chunks(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     env = make_env(tmp_path, e5, tokens)
     env.indexer.run()
@@ -408,17 +445,22 @@ RETURN_POLICY: dict[str, Any] = {
     "reference": None,
     # Twenty small sections: more than one embedding batch (16) of new chunks.
     "sections": [
-        (f"{n}. MAATREGEL {n}", [
-            f"Maatregel {n} betreft de samenwerking met derde land nummer {n} bij de terugkeer van "
-            f"mensen zonder verblijfsrecht, met afspraken over reisdocumenten en termijnen.",
-        ])
+        (
+            f"{n}. MAATREGEL {n}",
+            [
+                f"Maatregel {n} betreft de samenwerking met derde land nummer {n} bij de terugkeer van "
+                f"mensen zonder verblijfsrecht, met afspraken over reisdocumenten en termijnen.",
+            ],
+        )
         for n in range(1, 21)
     ],
 }
 
 
 def test_interrupted_run_leaves_the_previous_index_usable(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     env = make_env(tmp_path, e5, tokens)
     env.indexer.run()
@@ -450,7 +492,9 @@ def test_interrupted_run_leaves_the_previous_index_usable(
 
 
 def test_each_embedding_model_keeps_its_own_collection(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     env = make_env(tmp_path, e5, tokens, model="model-a")
     env.indexer.run()
@@ -486,10 +530,16 @@ def _two_page_pdf(path: Path) -> Path:
     pdf = FPDF()
     pdf.set_font("Helvetica", size=11)
     pages = [
-        ("1. OPVANG VAN ASIELZOEKERS", "De gemeente regelt de opvang van asielzoekers in kleine locaties "
-         "verspreid over de stad. Elke locatie heeft plaats voor ten hoogste tachtig bewoners."),
-        ("2. INBURGERING", "Statushouders volgen binnen zes maanden na hun huisvesting een taalcursus. "
-         "De gemeente betaalt de cursus en een begeleider helpt bij het vinden van werk."),
+        (
+            "1. OPVANG VAN ASIELZOEKERS",
+            "De gemeente regelt de opvang van asielzoekers in kleine locaties "
+            "verspreid over de stad. Elke locatie heeft plaats voor ten hoogste tachtig bewoners.",
+        ),
+        (
+            "2. INBURGERING",
+            "Statushouders volgen binnen zes maanden na hun huisvesting een taalcursus. "
+            "De gemeente betaalt de cursus en een begeleider helpt bij het vinden van werk.",
+        ),
     ]
     for heading, body in pages:
         pdf.add_page()
@@ -501,7 +551,9 @@ def _two_page_pdf(path: Path) -> Path:
 
 
 def test_user_documents_are_indexed_remembered_and_removed(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     env = make_env(tmp_path, e5, tokens)
     env.indexer.run()
@@ -548,7 +600,9 @@ def test_user_documents_are_indexed_remembered_and_removed(
 
 
 def test_manifest_year_and_id_changes_reach_the_index(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     env = make_env(tmp_path, e5, tokens)
     env.indexer.run()
@@ -560,7 +614,9 @@ def test_manifest_year_and_id_changes_reach_the_index(
 
 
 def test_long_model_names_with_a_common_prefix_get_separate_indexes(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     first = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
     second = "sentence-transformers/paraphrase-multilingual-mpnet-base-v2"
@@ -575,7 +631,9 @@ def test_long_model_names_with_a_common_prefix_get_separate_indexes(
 
 
 def test_reindexing_one_model_keeps_the_index_of_a_model_with_a_longer_name(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     short, longer = "intfloat/multilingual-e5-large", "intfloat/multilingual-e5-large-instruct"
     env = make_env(tmp_path, e5, tokens, model=short)
@@ -588,13 +646,16 @@ def test_reindexing_one_model_keeps_the_index_of_a_model_with_a_longer_name(
 
 
 def test_adding_a_file_inside_a_remembered_folder_does_not_duplicate_it(
-    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter,
+    tmp_path: Path,
+    e5: E5Embedder,
+    tokens: TokenCounter,
 ) -> None:
     env = make_env(tmp_path, e5, tokens)
     folder = tmp_path / "eigen"
     folder.mkdir()
-    (folder / "nota.md").write_text("# Nota opvang\n\nDe gemeente vangt veertig asielzoekers op in een "
-                                    "voormalig schoolgebouw.\n", encoding="utf-8")
+    (folder / "nota.md").write_text(
+        "# Nota opvang\n\nDe gemeente vangt veertig asielzoekers op in een voormalig schoolgebouw.\n", encoding="utf-8"
+    )
     env.indexer.run([folder])
     env.indexer.run([folder / "nota.md"])
     assert [d.doc_id for d in env.store.documents()] == ["asiel-2021", "nota", "talent-2019"]
@@ -602,8 +663,12 @@ def test_adding_a_file_inside_a_remembered_folder_does_not_duplicate_it(
 
 def test_overlapping_index_runs_fail_cleanly(tmp_path: Path, e5: E5Embedder, tokens: TokenCounter) -> None:
     env = make_env(tmp_path, e5, tokens)
-    second = Indexer(IndexStore(env.client, model=e5.name, versions=VERSIONS), CountingEmbedder(e5),
-                     env.indexer.chunker, env.corpus_dir)
+    second = Indexer(
+        IndexStore(env.client, model=e5.name, versions=VERSIONS),
+        CountingEmbedder(e5),
+        env.indexer.chunker,
+        env.corpus_dir,
+    )
 
     class StartsAnotherRun(CountingEmbedder):
         def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:

@@ -22,10 +22,7 @@ from index.errors import ConfigError, TokenizerError
 from index.tokens import BPE_FILES, TokenCounter, _seed_one, cache_file_name, ensure_tiktoken_files
 
 REPO = Path(__file__).resolve().parents[2]
-DUTCH = (
-    "De Europese Unie moet de terugkeer van migranten zonder verblijfsrecht "
-    "sneller en menswaardiger organiseren."
-)
+DUTCH = "De Europese Unie moet de terugkeer van migranten zonder verblijfsrecht sneller en menswaardiger organiseren."
 
 
 @pytest.fixture(autouse=True)

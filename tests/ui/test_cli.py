@@ -78,11 +78,24 @@ hoogste negen maanden per jaar in de Unie verblijven.
 
 MANIFEST = {
     "documents": [
-        {"id": "asiel-2021", "file": "asiel_0a1b2c.txt", "title": "Gemeenschappelijk asielbeleid in de Unie",
-         "short_title": "Asielbeleid", "year": 2021, "doc_type": "communication",
-         "reference": "COM(2021) 100"},
-        {"id": "talent-2019", "file": "talent_3d4e5f.txt", "title": "Legale migratie en talent",
-         "short_title": "Legale migratie", "year": 2019, "doc_type": "factsheet", "reference": None},
+        {
+            "id": "asiel-2021",
+            "file": "asiel_0a1b2c.txt",
+            "title": "Gemeenschappelijk asielbeleid in de Unie",
+            "short_title": "Asielbeleid",
+            "year": 2021,
+            "doc_type": "communication",
+            "reference": "COM(2021) 100",
+        },
+        {
+            "id": "talent-2019",
+            "file": "talent_3d4e5f.txt",
+            "title": "Legale migratie en talent",
+            "short_title": "Legale migratie",
+            "year": 2019,
+            "doc_type": "factsheet",
+            "reference": None,
+        },
     ]
 }
 
@@ -285,7 +298,11 @@ def _bad_input(kind: str, folder: Path) -> list[str]:
     ],
 )
 def test_bad_input_gives_one_error_line_and_keeps_the_index(
-    cli: Any, site: Site, tmp_path: Path, kind: str, expect: str,
+    cli: Any,
+    site: Site,
+    tmp_path: Path,
+    kind: str,
+    expect: str,
 ) -> None:
     r = cli(*_bad_input(kind, tmp_path))
     assert r.code != 0
@@ -301,7 +318,10 @@ def test_bad_input_gives_one_error_line_and_keeps_the_index(
 
 
 def test_search_without_an_index_says_to_run_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], site: Site,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    site: Site,
 ) -> None:
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(site.corpus_dir))
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "nieuw"))
