@@ -20,7 +20,7 @@ index: setup
 	$(BIN)/policy-assistant index --if-needed
 
 run: index
-	$(BIN)/policy-assistant search
+	$(BIN)/policy-assistant chat
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -1,4 +1,4 @@
-"""`policy-assistant`: the command line (index, search, docs, ask, chat)."""
+"""`policy-assistant`: the command line (index, search, docs, ask, chat, eval)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--year", action="append", type=int, default=None, help="only documents of this year")
         p.add_argument("--k", type=int, default=None, help="number of sources (default: ASSISTANT_SEARCH_K)")
         p.add_argument("--debug", action="store_true", help="show the standalone question and scores")
+
+    from eval.cli import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 
@@ -62,9 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         components = build_components(load_settings())
-        handler = {"index": _cmd_index, "search": _cmd_search, "docs": _cmd_docs, "ask": _cmd_ask, "chat": _cmd_chat}[
-            args.command
-        ]
+        from eval.cli import run as run_eval
+
+        handlers = {"index": _cmd_index, "search": _cmd_search, "docs": _cmd_docs, "ask": _cmd_ask, "chat": _cmd_chat}
+        handler = handlers.get(args.command, run_eval)
         return handler(components, args)
     except PolicyAssistantError as err:
         print(f"error: {err}", file=sys.stderr)
