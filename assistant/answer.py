@@ -82,7 +82,7 @@ class ExtractiveAnswerer:
 
     def rank(self, request: AnswerRequest) -> list[ScoredSentence]:
         """All sentences of the sources, best first."""
-        query_terms = set(request.query_terms)
+        query_terms = sorted(set(request.query_terms))  # a fixed order keeps float sums identical run to run
         index = self.lexical() if self.lexical else None
         weights = {t: (index.idf(t) if index else 1.0) for t in query_terms}
         total = sum(weights.values()) or 1.0

@@ -24,6 +24,8 @@ from index.errors import StoreError
 from index.store import IndexStore
 from index.types import Chunk, DocumentInfo, Hit
 
+EXACT_SEARCH_LIMIT = 50_000  # chunks; above this the dense candidates come from Chroma's ANN index
+
 
 @dataclass(frozen=True)
 class RetrievalConfig:
@@ -139,9 +141,7 @@ class Retriever:
             spanned = mentioned | self.mentioned_documents(question, years=True)
             if len(spanned) >= 2:
                 return self._per_document(question, language, k, sorted(spanned), years, vector)
-        dense_hits: list[Hit] = self.store.search(vector, k=cfg.dense_k, doc_ids=doc_ids, years=years)
-        dense_rank = {h.chunk.id: r for r, h in enumerate(dense_hits)}
-        dense_score = {h.chunk.id: h.score for h in dense_hits}
+        dense_rank, dense_score = self._dense(vector, allowed, doc_ids, years)
 
         bm25 = lexical.scores(self.query_terms(question, language))
         bm25 = np.where(allowed, bm25, 0.0)
@@ -181,7 +181,7 @@ class Retriever:
             for cid, r in ranking.items():
                 fused[cid] = fused.get(cid, 0.0) + weight / (cfg.rrf_k + r + 1)
 
-        ranked = sorted(fused, key=lambda cid: -fused[cid])
+        ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))  # ties broken the same way every run
         by_id = {c.id: c for c in chunks}
         results = [
             Retrieved(
@@ -194,6 +194,26 @@ class Retriever:
             if cid in by_id
         ]
         return _diversify(results, k, cfg.max_per_document)
+
+    def _dense(
+        self, vector: np.ndarray, allowed: np.ndarray, doc_ids: Sequence[str] | None, years: Sequence[int] | None
+    ) -> tuple[dict[str, int], dict[str, float]]:
+        """Dense candidates: exact cosine over all vectors for an index of ordinary size (deterministic, and
+        faster than a query), the Chroma ANN index beyond that."""
+        cfg = self.config
+        chunks = self.lexical().chunks
+        ids, matrix = self.store.vectors() if len(chunks) <= EXACT_SEARCH_LIMIT else ([], None)
+        if matrix is not None and len(ids) == len(chunks):
+            position = self._positions
+            scores = np.full(len(chunks), -np.inf, dtype=np.float32)
+            sims = matrix @ np.asarray(vector, dtype=np.float32)
+            for cid, sim in zip(ids, sims, strict=True):
+                scores[position[cid]] = sim
+            scores = np.where(allowed, scores, -np.inf)
+            order = [i for i in np.lexsort((np.arange(len(scores)), -scores))[: cfg.dense_k] if allowed[i]]
+            return ({chunks[i].id: r for r, i in enumerate(order)}, {chunks[i].id: float(scores[i]) for i in order})
+        hits: list[Hit] = self.store.search(vector, k=cfg.dense_k, doc_ids=doc_ids, years=years)
+        return {h.chunk.id: r for r, h in enumerate(hits)}, {h.chunk.id: h.score for h in hits}
 
     def _per_document(
         self,

@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eval.run import DEFAULT_BASELINE, Judge
+from rich.console import Console
+
+from assistant.core import Assistant
+from eval.gold import GoldItem
+from eval.run import DEFAULT_BASELINE, EvalRun, Judge, evaluate
 
 JUDGE_ENV = ("ASSISTANT_JUDGE_BASE_URL", "ASSISTANT_JUDGE_MODEL", "ASSISTANT_JUDGE_API_KEY")
 JUDGE_SKIPPED = (
@@ -23,31 +27,63 @@ JUDGE_SKIPPED = (
 )
 # The figures of the summary table, in order.
 SUMMARY = (
-    "retrieval.hit@1", "retrieval.hit@3", "retrieval.hit@5", "retrieval.mrr",
-    "citations.validity", "citations.precision", "citations.with_citation",
-    "answer.key_fact_recall", "language.match", "refusal.recall", "refusal.false_rate",
-    "latency.p50_ms", "latency.p95_ms", "judge.faithfulness", "judge.relevance",
+    "retrieval.hit@1",
+    "retrieval.hit@3",
+    "retrieval.hit@5",
+    "retrieval.mrr",
+    "citations.validity",
+    "citations.precision",
+    "citations.with_citation",
+    "answer.key_fact_recall",
+    "language.match",
+    "refusal.recall",
+    "refusal.false_rate",
+    "latency.p50_ms",
+    "latency.p95_ms",
+    "judge.faithfulness",
+    "judge.relevance",
 )
 
 
 def add_parser(subparsers: Any) -> None:
     """Add the `eval` subcommand and its options to `subparsers` (from `ArgumentParser.add_subparsers`)."""
     p = subparsers.add_parser(
-        "eval", help="score the assistant on the gold questions and write a report",
+        "eval",
+        help="score the assistant on the gold questions and write a report",
         description="Runs every gold item through the assistant and writes results.jsonl, metrics.json, "
-                    "report.md and report.html. In extractive mode on the whole gold set it also checks the "
-                    "regression gate (eval/baseline.json) and exits with 1 when a metric fails it.",
+        "report.md and report.html. In extractive mode on the whole gold set it also checks the "
+        "regression gate (eval/baseline.json) and exits with 1 when a metric fails it.",
     )
-    p.add_argument("--gold", type=Path, action="append", default=None, metavar="PATH",
-                   help="gold JSONL file (repeatable; default: eval/gold/gold.jsonl)")
-    p.add_argument("--mode", choices=["extractive", "openai"], default=None,
-                   help="answer mode (default: ASSISTANT_ANSWER_MODE)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="folder for the results and the report (default: <ASSISTANT_DATA_DIR>/eval)")
-    p.add_argument("--baseline", type=Path, default=None, metavar="FILE",
-                   help="gate against this baseline (default: eval/baseline.json, whole gold set only)")
-    p.add_argument("--update-baseline", action="store_true",
-                   help="record this run's metrics in the baseline file, keeping its floors")
+    p.add_argument(
+        "--gold",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="gold JSONL file (repeatable; default: eval/gold/gold.jsonl)",
+    )
+    p.add_argument(
+        "--mode", choices=["extractive", "openai"], default=None, help="answer mode (default: ASSISTANT_ANSWER_MODE)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for the results and the report (default: <ASSISTANT_DATA_DIR>/eval)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="gate against this baseline (default: eval/baseline.json, whole gold set only)",
+    )
+    p.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="record this run's metrics in the baseline file, keeping its floors",
+    )
     p.add_argument("--k", type=int, default=None, metavar="N", help="sources per answer (default: ASSISTANT_SEARCH_K)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N items")
     p.add_argument("--no-judge", action="store_true", help="skip the LLM judge even when one is configured")
@@ -71,11 +107,9 @@ def judge_from_env(env: Mapping[str, str]) -> tuple[Judge | None, str | None]:
 
 def run(components: Any, args: argparse.Namespace) -> int:
     """Execute `policy-assistant eval`; 1 when the regression gate fails, else 0."""
-    from rich.console import Console
-
     from eval.gold import DEFAULT_GOLD, load_gold
     from eval.report import write_report
-    from eval.run import check_gate, evaluate, load_baseline, write_baseline, write_metrics, write_results
+    from eval.run import check_gate, load_baseline, pending_floors, write_baseline, write_metrics, write_results
     from index.errors import InputError
 
     settings = components.settings
@@ -86,8 +120,10 @@ def run(components: Any, args: argparse.Namespace) -> int:
     mode = args.mode or settings.answer_mode
     whole_set = args.limit is None and (not args.gold or [p.resolve() for p in args.gold] == [DEFAULT_GOLD])
     if args.update_baseline and (mode != "extractive" or not whole_set):
-        raise InputError("--update-baseline records the extractive mode on the whole gold set: "
-                         "drop --mode openai, --gold and --limit")
+        raise InputError(
+            "--update-baseline records the extractive mode on the whole gold set: "
+            "drop --mode openai, --gold and --limit"
+        )
     out_dir = args.out or settings.data_dir / "eval"
     judge, notice = (None, "LLM judge skipped (--no-judge).") if args.no_judge else judge_from_env(os.environ)
     items = load_gold(args.gold, corpus_dir=settings.corpus_dir)
@@ -95,7 +131,7 @@ def run(components: Any, args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     if notice:
         console.print(f"[yellow]{notice}[/yellow]")
-    evaluation = _evaluate_with_progress(console, evaluate, components.assistant, items, mode, args, judge)
+    evaluation = _evaluate_with_progress(console, components.assistant, items, mode, args, judge)
     if notice:
         evaluation.metrics["meta"]["judge_notice"] = notice
 
@@ -115,9 +151,15 @@ def run(components: Any, args: argparse.Namespace) -> int:
     _print_summary(evaluation.metrics)
     print(f"results and report in {out_dir}/ (report.html, report.md, metrics.json, results.jsonl)")
     if gate is None:
-        reason = "the baseline holds the extractive mode" if mode != "extractive" else (
-            "the baseline covers the whole gold set; pass --baseline to gate this run anyway"
-            if not whole_set else f"no baseline at {baseline_path}")
+        reason = (
+            "the baseline holds the extractive mode"
+            if mode != "extractive"
+            else (
+                "the baseline covers the whole gold set; pass --baseline to gate this run anyway"
+                if not whole_set
+                else f"no baseline at {baseline_path}"
+            )
+        )
         print(f"regression gate not checked: {reason}")
         return 0
     if gate:
@@ -126,30 +168,51 @@ def run(components: Any, args: argparse.Namespace) -> int:
             print(f"  - {line}")
         return 1
     print(f"regression gate passed ({baseline_path})")
+    for line in pending_floors(evaluation.flat, baseline or {}):
+        print(f"  pending: {line}")
     return 0
 
 
-def _evaluate_with_progress(console, evaluate, assistant, items, mode, args, judge):  # type: ignore[no-untyped-def]
-    options = {"mode": mode, "k": args.k, "limit": args.limit, "judge": judge}
+def _evaluate_with_progress(
+    console: Console,
+    assistant: Assistant,
+    items: list[GoldItem],
+    mode: str,
+    args: argparse.Namespace,
+    judge: Judge | None,
+) -> EvalRun:
     if not console.is_terminal:  # no bar in logs and pipes: it would only leave blank lines behind
-        return evaluate(assistant, items, **options)
+        return evaluate(assistant, items, mode=mode, k=args.k, limit=args.limit, judge=judge)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     total = min(len(items), args.limit or len(items))
-    with Progress(TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]evaluating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("eval", total=total)
-        return evaluate(assistant, items, progress=lambda done, _: progress.update(task, completed=done),
-                        **options)
+        return evaluate(
+            assistant,
+            items,
+            mode=mode,
+            k=args.k,
+            limit=args.limit,
+            judge=judge,
+            progress=lambda done, _: progress.update(task, completed=done),
+        )
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     languages = list(summary.get("by_language", {}))
-    table = Table("metric", "overall", *languages, title=f"{summary['meta']['items']} items, "
-                  f"{summary['meta']['mode']} mode")
+    table = Table(
+        "metric", "overall", *languages, title=f"{summary['meta']['items']} items, {summary['meta']['mode']} mode"
+    )
     for name in SUMMARY:
         if name not in summary["overall"]:
             continue

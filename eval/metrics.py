@@ -111,8 +111,14 @@ _WORD_EQUIVALENTS = {
     **dict.fromkeys(("derde", "derden", "third", "thirds"), "third"),
     **dict.fromkeys(("kwart", "quarter", "quarters"), "quarter"),
     **dict.fromkeys(("helft", "half"), "half"),
-    "januari": "january", "februari": "february", "maart": "march", "mei": "may", "juni": "june",
-    "juli": "july", "augustus": "august", "oktober": "october",
+    "januari": "january",
+    "februari": "february",
+    "maart": "march",
+    "mei": "may",
+    "juni": "june",
+    "juli": "july",
+    "augustus": "august",
+    "oktober": "october",
 }
 _FRACTIONS = {"third", "quarter", "half"}
 
@@ -235,10 +241,7 @@ def citation_precision(
     cited = [by_n[n] for n in dict.fromkeys(cited_numbers(text)) if n in by_n]
     if not cited or not (evidence or facts):
         return None
-    good = [
-        s for s in cited
-        if any(evidence_in(e, s.text) for e in evidence) or any(fact_in(f, s.text) for f in facts)
-    ]
+    good = [s for s in cited if any(evidence_in(e, s.text) for e in evidence) or any(fact_in(f, s.text) for f in facts)]
     return len(good) / len(cited)
 
 
@@ -298,7 +301,9 @@ def parse_judge_reply(text: str) -> tuple[float, str]:
     match = _JSON_OBJECT.search(text)
     try:
         data = json.loads(match.group()) if match else None
-        score = float(data["score"])  # type: ignore[index]
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        score = float(data["score"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise ValueError(f"the judge did not reply with a JSON score: {text[:120]!r}") from err
     if math.isnan(score):

@@ -29,8 +29,9 @@ KIND_METRICS = ("retrieval.hit@5", "answer.key_fact_recall", "citations.precisio
 SNIPPET = 400
 
 
-def write_report(run: EvalRun, out_dir: Path, gate: Sequence[str] | None = None,
-                 baseline: dict[str, Any] | None = None) -> tuple[Path, Path]:
+def write_report(
+    run: EvalRun, out_dir: Path, gate: Sequence[str] | None = None, baseline: dict[str, Any] | None = None
+) -> tuple[Path, Path]:
     """Write report.md and report.html to `out_dir`; `gate` is the gate's verdict when it was checked."""
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
@@ -73,8 +74,10 @@ def _title(run: EvalRun) -> str:
 
 def _meta_line(run: EvalRun) -> str:
     meta, c = run.metrics.get("meta", {}), run.metrics["counts"]["overall"]
-    line = (f"{c['items']} items ({c['answerable']} answerable, {c['unanswerable']} unanswerable); "
-            f"run {meta.get('created', '')}.")
+    line = (
+        f"{c['items']} items ({c['answerable']} answerable, {c['unanswerable']} unanswerable); "
+        f"run {meta.get('created', '')}."
+    )
     if meta.get("judge"):
         line += f" LLM judge: {meta['judge']}."
     elif meta.get("judge_notice"):
@@ -91,16 +94,24 @@ def markdown(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[str
     lines = [f"# {_title(run)}", "", _meta_line(run), ""]
     lines += _gate_lines(gate)
     for title, metrics, unit in _groups(run):
-        lines += [f"## {title}", "", "| metric | " + " | ".join(names) + " | gate |",
-                  "|---|" + "---:|" * len(names) + "---|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| metric | " + " | ".join(names) + " | gate |",
+            "|---|" + "---:|" * len(names) + "---|",
+        ]
         for name in metrics:
             if name not in series["overall"]:
                 continue
             cells = " | ".join(_fmt(series[s].get(name), unit) for s in names)
             lines.append(f"| {name} | {cells} | {_limits(name, baseline)} |")
         lines += ["", "```", *_text_chart(series, names, metrics, unit), "```", ""]
-    lines += ["## By kind", "", "| kind | items | " + " | ".join(KIND_METRICS) + " |",
-              "|---|---:|" + "---:|" * len(KIND_METRICS)]
+    lines += [
+        "## By kind",
+        "",
+        "| kind | items | " + " | ".join(KIND_METRICS) + " |",
+        "|---|---:|" + "---:|" * len(KIND_METRICS),
+    ]
     for kind, values in run.metrics.get("by_kind", {}).items():
         n = run.metrics["counts"][kind]["items"]
         lines.append(f"| {kind} | {n} | " + " | ".join(_fmt(values.get(m)) for m in KIND_METRICS) + " |")
@@ -119,8 +130,9 @@ def _gate_lines(gate: Sequence[str] | None) -> list[str]:
     return ["**Regression gate: failed.**", "", *(f"- {line}" for line in gate), ""]
 
 
-def _text_chart(series: dict[str, dict[str, float | None]], names: list[str], metrics: Sequence[str],
-                unit: str) -> list[str]:
+def _text_chart(
+    series: dict[str, dict[str, float | None]], names: list[str], metrics: Sequence[str], unit: str
+) -> list[str]:
     width = 30
     top = _scale_max(series, names, metrics, unit)
     rows = []
@@ -135,8 +147,9 @@ def _text_chart(series: dict[str, dict[str, float | None]], names: list[str], me
     return rows
 
 
-def _scale_max(series: dict[str, dict[str, float | None]], names: Sequence[str], metrics: Sequence[str],
-               unit: str) -> float:
+def _scale_max(
+    series: dict[str, dict[str, float | None]], names: Sequence[str], metrics: Sequence[str], unit: str
+) -> float:
     if unit != "ms":
         return 1.0
     values = [series[s].get(m) or 0.0 for s in names for m in metrics]
@@ -166,9 +179,18 @@ def _failure_markdown(result: ItemResult) -> list[str]:
     ]
     if result.standalone_question != result.question:
         lines += [f"**Standalone question:** {result.standalone_question}", ""]
-    lines += [f"**Expected key facts:** {facts}", "", f"**Expected answer:** {result.expected_answer}", "",
-              "**Answer:**", "", *(f"> {line}" for line in (result.answer or "(empty)").splitlines()), "",
-              "**Cited sources:**" if result.scores.get("citations.cited") else "**Nearest sources:**", ""]
+    lines += [
+        f"**Expected key facts:** {facts}",
+        "",
+        f"**Expected answer:** {result.expected_answer}",
+        "",
+        "**Answer:**",
+        "",
+        *(f"> {line}" for line in (result.answer or "(empty)").splitlines()),
+        "",
+        "**Cited sources:**" if result.scores.get("citations.cited") else "**Nearest sources:**",
+        "",
+    ]
     for s in _cited_sources(result):
         lines.append(f"- [{s['n']}] `{s['doc_id']}` — {s['section']}: {_snippet(s['text'])}")
     return [*lines, ""]
@@ -200,8 +222,11 @@ def html_page(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[st
     body = [f"<h1>{e(_title(run))}</h1>", f'<p class="meta">{e(_meta_line(run))}</p>']
     if gate is not None:
         if gate:
-            body.append('<p class="fail">Regression gate: failed.</p><ul>'
-                        + "".join(f"<li>{e(line)}</li>" for line in gate) + "</ul>")
+            body.append(
+                '<p class="fail">Regression gate: failed.</p><ul>'
+                + "".join(f"<li>{e(line)}</li>" for line in gate)
+                + "</ul>"
+            )
         else:
             body.append('<p class="pass">Regression gate: passed.</p>')
     for title, metrics, unit in _groups(run):
@@ -209,7 +234,8 @@ def html_page(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[st
         body.append(f"<h2>{e(title)}</h2>")
         body.append(_svg_chart(series, names, present, unit, baseline))
         rows = "".join(
-            f"<tr><td>{e(m)}</td>" + "".join(f"<td>{e(_fmt(series[s].get(m), unit))}</td>" for s in names)
+            f"<tr><td>{e(m)}</td>"
+            + "".join(f"<td>{e(_fmt(series[s].get(m), unit))}</td>" for s in names)
             + f"<td>{e(_limits(m, baseline))}</td></tr>"
             for m in present
         )
@@ -219,7 +245,8 @@ def html_page(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[st
     head = "".join(f"<th>{e(m)}</th>" for m in KIND_METRICS)
     rows = "".join(
         f"<tr><td>{e(kind)}</td><td>{run.metrics['counts'][kind]['items']}</td>"
-        + "".join(f"<td>{e(_fmt(values.get(m)))}</td>" for m in KIND_METRICS) + "</tr>"
+        + "".join(f"<td>{e(_fmt(values.get(m)))}</td>" for m in KIND_METRICS)
+        + "</tr>"
         for kind, values in run.metrics.get("by_kind", {}).items()
     )
     body.append(f"<table><tr><th>kind</th><th>items</th>{head}</tr>{rows}</table>")
@@ -230,12 +257,18 @@ def html_page(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[st
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(_title(run))}</title><style>{_STYLE}</style></head>\n<body>\n"
-        + "\n".join(body) + "\n</body></html>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
     )
 
 
-def _svg_chart(series: dict[str, dict[str, float | None]], names: Sequence[str], metrics: Sequence[str],
-               unit: str, baseline: dict[str, Any] | None) -> str:
+def _svg_chart(
+    series: dict[str, dict[str, float | None]],
+    names: Sequence[str],
+    metrics: Sequence[str],
+    unit: str,
+    baseline: dict[str, Any] | None,
+) -> str:
     """Horizontal grouped bars, one group per metric and one bar per series, with floors and ceilings."""
     label_w, bar_w, value_w, bar_h, gap = 170, 380, 80, 14, 12
     top = _scale_max(series, names, metrics, unit)
@@ -245,8 +278,10 @@ def _svg_chart(series: dict[str, dict[str, float | None]], names: Sequence[str],
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">']
     for i, s in enumerate(names):
         x = label_w + i * 90
-        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{COLOURS[s]}"/>'
-                     f'<text x="{x + 16}" y="14">{html.escape(s)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="4" width="12" height="12" fill="{COLOURS[s]}"/>'
+            f'<text x="{x + 16}" y="14">{html.escape(s)}</text>'
+        )
     y = legend_h
     for metric in metrics:
         group_top = y
@@ -254,9 +289,11 @@ def _svg_chart(series: dict[str, dict[str, float | None]], names: Sequence[str],
         for s in names:
             value = series[s].get(metric)
             length = bar_w * (value or 0.0) / top
-            parts.append(f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h - 2}" '
-                         f'fill="{COLOURS[s]}"><title>{html.escape(f"{metric} {s}: {_fmt(value, unit)}")}</title>'
-                         "</rect>")
+            parts.append(
+                f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h - 2}" '
+                f'fill="{COLOURS[s]}"><title>{html.escape(f"{metric} {s}: {_fmt(value, unit)}")}</title>'
+                "</rect>"
+            )
             parts.append(f'<text x="{label_w + length + 4:.1f}" y="{y + bar_h - 3}">{_fmt(value, unit)}</text>')
             y += bar_h
         limit = None
@@ -264,8 +301,10 @@ def _svg_chart(series: dict[str, dict[str, float | None]], names: Sequence[str],
             limit = baseline.get("floors", {}).get(metric, baseline.get("ceilings", {}).get(metric))
         if limit is not None and unit != "ms":
             x = label_w + bar_w * limit / top
-            parts.append(f'<line x1="{x:.1f}" y1="{group_top - 2}" x2="{x:.1f}" y2="{y}" stroke="#b3261e" '
-                         f'stroke-dasharray="3,2"><title>gate {limit:.2f}</title></line>')
+            parts.append(
+                f'<line x1="{x:.1f}" y1="{group_top - 2}" x2="{x:.1f}" y2="{y}" stroke="#b3261e" '
+                f'stroke-dasharray="3,2"><title>gate {limit:.2f}</title></line>'
+            )
         y += gap
     parts.append("</svg>")
     return "".join(parts)
@@ -275,17 +314,22 @@ def _failure_html(result: ItemResult) -> str:
     e = html.escape
     facts = ", ".join(result.key_facts) or "— (unanswerable)"
     reasons = "; ".join(result.failures)
-    parts = [f"<details><summary>{e(result.id)} ({e(result.lang)}, {e(result.kind)}) — {e(reasons)}</summary>",
-             f"<p><b>Question:</b> {e(result.question)}</p>"]
+    parts = [
+        f"<details><summary>{e(result.id)} ({e(result.lang)}, {e(result.kind)}) — {e(reasons)}</summary>",
+        f"<p><b>Question:</b> {e(result.question)}</p>",
+    ]
     if result.standalone_question != result.question:
         parts.append(f"<p><b>Standalone question:</b> {e(result.standalone_question)}</p>")
-    parts += [f"<p><b>Expected key facts:</b> {e(facts)}</p>",
-              f"<p><b>Expected answer:</b> {e(result.expected_answer)}</p>",
-              f"<p><b>Answer:</b></p><blockquote>{e(result.answer or '(empty)')}</blockquote>",
-              "<p><b>" + ("Cited sources" if result.scores.get("citations.cited") else "Nearest sources")
-              + ":</b></p>"]
+    parts += [
+        f"<p><b>Expected key facts:</b> {e(facts)}</p>",
+        f"<p><b>Expected answer:</b> {e(result.expected_answer)}</p>",
+        f"<p><b>Answer:</b></p><blockquote>{e(result.answer or '(empty)')}</blockquote>",
+        "<p><b>" + ("Cited sources" if result.scores.get("citations.cited") else "Nearest sources") + ":</b></p>",
+    ]
     for s in _cited_sources(result):
-        parts.append(f'<p class="source">[{s["n"]}] <code>{e(s["doc_id"])}</code> — {e(s["section"])}: '
-                     f"{e(_snippet(s['text']))}</p>")
+        parts.append(
+            f'<p class="source">[{s["n"]}] <code>{e(s["doc_id"])}</code> — {e(s["section"])}: '
+            f"{e(_snippet(s['text']))}</p>"
+        )
     parts.append("</details>")
     return "".join(parts)

@@ -160,6 +160,7 @@ class IndexStore:
         self._key = f"active__{_model_key(model)}"
         self._cache: tuple[str, list[Chunk]] | None = None
         self._active_cache: tuple[float, Any | None] | None = None
+        self._vectors: tuple[str, list[str], np.ndarray] | None = None
         self.refresh_seconds = 1.0
 
     # -- registry
@@ -229,6 +230,19 @@ class IndexStore:
         chunks.sort(key=lambda c: (c.doc_id, c.char_start, c.part))
         self._cache = (collection.name, chunks)
         return chunks
+
+    def vectors(self) -> tuple[list[str], np.ndarray]:
+        """Ids and vectors of every chunk of the active index (cached per generation), for exact search."""
+        collection = self._active()
+        if collection is None:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        if self._vectors and self._vectors[0] == collection.name:
+            return self._vectors[1], self._vectors[2]
+        got = collection.get(include=["embeddings"])
+        ids = list(got["ids"])
+        matrix = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1)
+        self._vectors = (collection.name, ids, matrix)
+        return ids, matrix
 
     def status(self) -> IndexStatus:
         collection = self._active()

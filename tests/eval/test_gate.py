@@ -7,9 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from assistant.settings import Settings
 from eval.gold import load_gold
 from eval.report import write_report
-from eval.run import DEFAULT_BASELINE, check_gate, evaluate, load_baseline, write_baseline, write_metrics
+from eval.run import (
+    DEFAULT_BASELINE,
+    check_gate,
+    evaluate,
+    load_baseline,
+    pending_floors,
+    write_baseline,
+    write_metrics,
+)
 from index.errors import InputError
 
 BASELINE = {
@@ -18,8 +27,13 @@ BASELINE = {
     "ceilings": {"refusal.false_rate": 0.10},
     "metrics": {"retrieval.hit@5.nl": 0.95, "answer.key_fact_recall": 0.80, "refusal.false_rate.en": 0.05},
 }
-PASSING = {"retrieval.hit@5.nl": 0.94, "citations.validity": 1.0, "refusal.false_rate": 0.08,
-           "answer.key_fact_recall": 0.78, "refusal.false_rate.en": 0.07}
+PASSING = {
+    "retrieval.hit@5.nl": 0.94,
+    "citations.validity": 1.0,
+    "refusal.false_rate": 0.08,
+    "answer.key_fact_recall": 0.78,
+    "refusal.false_rate.en": 0.07,
+}
 
 
 def test_a_run_within_floors_ceilings_and_tolerance_passes() -> None:
@@ -52,6 +66,18 @@ def test_every_violation_gets_its_own_line() -> None:
     assert any(p.startswith("citations.validity was not measured") for p in problems)
     assert any(p == "retrieval.hit@5.nl = 0.800 is below its floor 0.90" for p in problems)
     assert any("retrieval.hit@5.nl = 0.800 dropped more than" in p for p in problems)
+
+
+def test_a_pending_floor_is_reported_not_enforced_but_still_held_to_the_baseline() -> None:
+    baseline = {**BASELINE, "floors": {**BASELINE["floors"], "refusal.recall": 0.75},
+                "pending": {"refusal.recall": "not reached yet"}, "metrics": {**BASELINE["metrics"], "refusal.recall": 0.4}}
+    assert check_gate({**PASSING, "refusal.recall": 0.42}, baseline) == []
+    assert pending_floors({"refusal.recall": 0.42}, baseline) == [
+        "refusal.recall = 0.420, floor 0.75 not yet reached: not reached yet"
+    ]
+    assert check_gate({**PASSING, "refusal.recall": 0.30}, baseline) == [
+        "refusal.recall = 0.300 dropped more than 0.03 below the baseline 0.400"
+    ]
 
 
 def test_an_improvement_passes() -> None:
@@ -92,7 +118,7 @@ def test_the_committed_baseline_keeps_the_issues_floors() -> None:
     assert baseline["metrics"], "record the metrics with `policy-assistant eval --update-baseline`"
 
 
-def test_extractive_mode_on_the_whole_gold_set_passes_the_gate(corpus_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_extractive_mode_on_the_whole_gold_set_passes_the_gate(corpus_settings: Settings, tmp_path: Path) -> None:
     from assistant.build import build_components
 
     assistant = build_components(corpus_settings).assistant
@@ -102,3 +128,8 @@ def test_extractive_mode_on_the_whole_gold_set_passes_the_gate(corpus_settings, 
     write_metrics(run.metrics, tmp_path / "metrics.json")
     md, _ = write_report(run, tmp_path, problems, baseline)
     assert problems == [], f"the regression gate failed (report: {md}):\n" + "\n".join(problems)
+    # A pending floor is only tolerated while it is truly unmet: once reached, move it back into force.
+    for name in baseline.get("pending", {}):
+        assert run.flat[name] is not None and run.flat[name] < baseline["floors"][name], (
+            f"{name} now reaches its floor: remove it from `pending` in eval/baseline.json"
+        )

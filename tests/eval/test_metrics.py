@@ -22,15 +22,26 @@ from eval.metrics import (
 
 
 def source(n: int, text: str) -> Source:
-    return Source(n=n, chunk_id=f"c{n}", doc_id="pact-2020", doc_title="Pact", doc_short_title="Pact", year=2020,
-                  section="1. Inleiding", section_path="1. Inleiding", text=text, score=0.9)
+    return Source(
+        n=n,
+        chunk_id=f"c{n}",
+        doc_id="pact-2020",
+        doc_title="Pact",
+        doc_short_title="Pact",
+        year=2020,
+        section="1. Inleiding",
+        section_path="1. Inleiding",
+        text=text,
+        score=0.9,
+    )
 
 
 # ------------------------------------------------------------------------------------------- key facts
 
 
-@pytest.mark.parametrize("text", ["ruim 38 000 mensen", "ruim 38.000 mensen", "more than 38,000 people",
-                                  "ruim 38\u00a0000 mensen", "38000"])
+@pytest.mark.parametrize(
+    "text", ["ruim 38 000 mensen", "ruim 38.000 mensen", "more than 38,000 people", "ruim 38\u00a0000 mensen", "38000"]
+)
 def test_thousands_written_any_way_are_the_same_number(text: str) -> None:
     assert fact_in("38 000", text)
     assert fact_in("38.000", text)
@@ -51,13 +62,26 @@ def test_a_percentage_with_other_digits_is_not_found() -> None:
     assert not fact_in("4,7 %", "4,75 %")
 
 
-@pytest.mark.parametrize(("fact", "text"), [
-    ("twaalf", "twelve"), ("twaalf", "12"), ("12", "twaalf"), ("twelve", "twaalf"),
-    ("zes", "six"), ("six", "6"), ("6", "zes"),
-    ("twaalf weken", "within 12 weeks"), ("twaalf weken", "binnen twaalf weken"), ("twaalf weken", "twelve weeks"),
-    ("elf miljoen", "11 million"), ("1,28 miljoen", "1.28 million applications"),
-    ("een derde", "only about a third left"), ("een derde", "one third"), ("juni 2016", "in June 2016"),
-])
+@pytest.mark.parametrize(
+    ("fact", "text"),
+    [
+        ("twaalf", "twelve"),
+        ("twaalf", "12"),
+        ("12", "twaalf"),
+        ("twelve", "twaalf"),
+        ("zes", "six"),
+        ("six", "6"),
+        ("6", "zes"),
+        ("twaalf weken", "within 12 weeks"),
+        ("twaalf weken", "binnen twaalf weken"),
+        ("twaalf weken", "twelve weeks"),
+        ("elf miljoen", "11 million"),
+        ("1,28 miljoen", "1.28 million applications"),
+        ("een derde", "only about a third left"),
+        ("een derde", "one third"),
+        ("juni 2016", "in June 2016"),
+    ],
+)
 def test_dutch_and_english_number_words_and_units_match(fact: str, text: str) -> None:
     assert fact_in(fact, text)
 
@@ -68,10 +92,15 @@ def test_a_number_is_matched_whole_not_inside_a_year() -> None:
     assert not fact_in("zes", "zestig landen")
 
 
-@pytest.mark.parametrize(("fact", "text"), [("Oekraïne", "de oorlog in oekraine"),
-                                             ("oekraine", "de oorlog in Oekraïne"),
-                                             ("EUROSUR", "het Eurosur-systeem"),
-                                             ("Tunesië", "TUNESIE")])
+@pytest.mark.parametrize(
+    ("fact", "text"),
+    [
+        ("Oekraïne", "de oorlog in oekraine"),
+        ("oekraine", "de oorlog in Oekraïne"),
+        ("EUROSUR", "het Eurosur-systeem"),
+        ("Tunesië", "TUNESIE"),
+    ],
+)
 def test_case_and_diacritics_are_ignored(fact: str, text: str) -> None:
     assert fact_in(fact, text)
 
@@ -114,8 +143,11 @@ def test_no_key_facts_means_no_recall_score() -> None:
 
 def test_evidence_is_found_across_whitespace_footnote_markers_and_chunk_boundaries() -> None:
     evidence = "Sinds 2015 is er met twee succesvolle EU-hervestigingsregelingen toe bijgedragen dat ruim 38 000"
-    assert evidence_in(evidence, "Sinds 2015 is er met twee\nsuccesvolle   EU-hervestigingsregelingen toe "
-                                 "bijgedragen dat ruim 38 000 van de meest kwetsbare mensen")
+    assert evidence_in(
+        evidence,
+        "Sinds 2015 is er met twee\nsuccesvolle   EU-hervestigingsregelingen toe "
+        "bijgedragen dat ruim 38 000 van de meest kwetsbare mensen",
+    )
     assert evidence_in("de Commissie heeft een voorstel ingediend", "de Commissie12 heeft een voorstel ingediend")
     # the chunk ends after more than half of the quote; a quarter is not enough
     assert evidence_in(evidence, "... tekst ervoor. Sinds 2015 is er met twee succesvolle EU-hervestigingsregelingen")
@@ -129,7 +161,8 @@ def test_first_hit_rank_is_where_the_last_evidence_appears() -> None:
     texts = ["Over visumbeleid en grenzen.", third, "Over legale migratie en talent.", quarter]
     assert first_hit_rank([third], texts) == 2
     assert first_hit_rank([third, quarter], texts) == 4  # a cross-document item needs both passages
-    assert first_hit_rank([third, "Een zin die in geen enkele bron van deze lijst voorkomt, hoe dan ook."], texts) is None
+    missing = "Een zin die in geen enkele bron van deze lijst voorkomt, hoe dan ook."
+    assert first_hit_rank([third, missing], texts) is None
     assert first_hit_rank([], texts) is None
 
 
@@ -164,8 +197,10 @@ def test_citation_precision_counts_cited_sources_holding_the_evidence_or_a_key_f
 
 
 def test_english_extractive_answer_quoting_dutch_is_english() -> None:
-    text = ("The documents say (quoted in Dutch): “De Commissie heeft in juni 2016 een herziene regeling inzake "
-            "de Europese blauwe kaart voorgesteld.” [1] “Daarom is het van belang dat de lidstaten dit doen.” [2]")
+    text = (
+        "The documents say (quoted in Dutch): “De Commissie heeft in juni 2016 een herziene regeling inzake "
+        "de Europese blauwe kaart voorgesteld.” [1] “Daarom is het van belang dat de lidstaten dit doen.” [2]"
+    )
     assert answer_language(text, refused=False, language="nl") == "en"
 
 
@@ -208,12 +243,15 @@ def test_mean_skips_items_a_metric_does_not_apply_to() -> None:
 # ------------------------------------------------------------------------------------------- judge
 
 
-@pytest.mark.parametrize(("reply", "score"), [
-    ('{"score": 0.75, "reason": "one claim unsupported"}', 0.75),
-    ('```json\n{"score": 1, "reason": "all supported"}\n```', 1.0),
-    ('Here you go: {"score": 1.4, "reason": "x"}', 1.0),
-    ('{"score": -1, "reason": "x"}', 0.0),
-])
+@pytest.mark.parametrize(
+    ("reply", "score"),
+    [
+        ('{"score": 0.75, "reason": "one claim unsupported"}', 0.75),
+        ('```json\n{"score": 1, "reason": "all supported"}\n```', 1.0),
+        ('Here you go: {"score": 1.4, "reason": "x"}', 1.0),
+        ('{"score": -1, "reason": "x"}', 0.0),
+    ],
+)
 def test_judge_replies_are_parsed_and_clamped(reply: str, score: float) -> None:
     assert parse_judge_reply(reply)[0] == score
 
