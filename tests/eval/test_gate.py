@@ -69,8 +69,12 @@ def test_every_violation_gets_its_own_line() -> None:
 
 
 def test_a_pending_floor_is_reported_not_enforced_but_still_held_to_the_baseline() -> None:
-    baseline = {**BASELINE, "floors": {**BASELINE["floors"], "refusal.recall": 0.75},
-                "pending": {"refusal.recall": "not reached yet"}, "metrics": {**BASELINE["metrics"], "refusal.recall": 0.4}}
+    baseline = {
+        **BASELINE,
+        "floors": {**BASELINE["floors"], "refusal.recall": 0.75},
+        "pending": {"refusal.recall": "not reached yet"},
+        "metrics": {**BASELINE["metrics"], "refusal.recall": 0.4},
+    }
     assert check_gate({**PASSING, "refusal.recall": 0.42}, baseline) == []
     assert pending_floors({"refusal.recall": 0.42}, baseline) == [
         "refusal.recall = 0.420, floor 0.75 not yet reached: not reached yet"
