@@ -116,3 +116,31 @@ def test_openai_chat_streams_a_reply_from_llamacpp(llamacpp_url: str) -> None:
     assert "".join(deltas).strip()
     # The same endpoint serves a second request on the same client: the first stream was closed cleanly.
     assert complete(llm, [Message("user", "Hallo")]).strip()
+
+
+def test_weak_model_answer_reaches_the_user_only_with_valid_citations_or_marked(
+    llamacpp_url: str,
+    corpus_components,  # type: ignore[no-untyped-def]
+) -> None:
+    """Whatever the weak model writes, the user sees only markers that resolve, or an unverified answer."""
+    import re
+
+    from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
+    from assistant.core import Assistant, Policy
+
+    llm = OpenAIChat(llamacpp_url, MODEL_ALIAS, timeout=120, max_retries=0, max_tokens=64)
+    assistant = Assistant(
+        retriever=corpus_components.retriever,
+        extractive=ExtractiveAnswerer(corpus_components.embedder, corpus_components.retriever.lexical),
+        generative=GenerativeAnswerer(llm),
+        llm=llm,
+        policy=Policy(fallback_on_error=False),
+        default_mode="openai",
+    )
+    for question in ("Hoeveel asielaanvragen werden in 2019 ingediend?", "What does the Pact say about returns?"):
+        answer = assistant.ask(question)
+        numbers = {s.n for s in answer.sources}
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+        assert markers <= numbers, f"a marker points nowhere: {answer.text!r}"
+        assert answer.refused or answer.unverified or markers, answer.text
+        assert answer.mode == f"openai:{MODEL_ALIAS}" or answer.refused
