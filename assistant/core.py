@@ -168,11 +168,11 @@ class Assistant:
             return self.conversations.get_or_new(conversation)
         return None
 
-    def _language(self, question: str, history: tuple) -> Language:  # type: ignore[type-arg]
+    def _language(self, question: str, history: tuple[Turn, ...]) -> Language:
         default: Language = history[-1].language if history else "nl"
         return detect_language(question, default=default)
 
-    def _standalone(self, question: str, history: tuple, mode: str, notices: list[str]) -> str:  # type: ignore[type-arg]
+    def _standalone(self, question: str, history: tuple[Turn, ...], mode: str, notices: list[str]) -> str:
         if not history or not is_followup(question):
             return question
         if mode == "openai" and self.llm is not None:
