@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run index test lint bench clean
+.PHONY: setup browser run index test lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,14 +15,18 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The web UI's end-to-end test drives Debian's Chromium (Playwright's own browser download fails here).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 # Builds the index when it is missing or stale (a no-op otherwise), then opens the interface.
 index: setup
 	$(BIN)/policy-assistant index --if-needed
 
 run: index
-	$(BIN)/policy-assistant chat
+	$(BIN)/policy-assistant web
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 lint: setup
@@ -31,6 +35,9 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/indexing.py
+	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/answer.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) data

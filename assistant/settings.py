@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         0.82, ge=0, le=1, description="Extractive: refuse an English question when no sentence is this similar."
     )
 
+    web_users: SecretStr | None = Field(
+        None, description="Web login: `user:password,user2:password2`; required to bind beyond 127.0.0.1 safely."
+    )
+
     @field_validator("embed_base_url", "embed_model", "chroma_host", "openai_base_url", "openai_model", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -1,4 +1,4 @@
-"""`policy-assistant`: the command line (index, search, docs, ask, chat, eval)."""
+"""`policy-assistant`: the command line (index, search, docs, ask, chat, eval, web)."""
 
 from __future__ import annotations
 
@@ -53,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", help="show the standalone question and scores")
 
     from eval.cli import add_parser as add_eval_parser
+    from ui.web import add_parser as add_web_parser
 
     add_eval_parser(sub)
+    add_web_parser(sub)
     return parser
 
 
@@ -67,9 +69,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         components = build_components(load_settings())
         from eval.cli import run as run_eval
+        from ui.web import run as run_web
 
-        handlers = {"index": _cmd_index, "search": _cmd_search, "docs": _cmd_docs, "ask": _cmd_ask, "chat": _cmd_chat}
-        handler = handlers.get(args.command, run_eval)
+        handler = {
+            "index": _cmd_index,
+            "search": _cmd_search,
+            "docs": _cmd_docs,
+            "ask": _cmd_ask,
+            "chat": _cmd_chat,
+            "eval": run_eval,
+            "web": run_web,
+        }[args.command]
         return handler(components, args)
     except PolicyAssistantError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,0 +1,253 @@
+"""The web UI's callbacks (`ui.web.WebChat`) on the real corpus index, and the feedback store on a real SQLite
+file; `/healthz` and the login through FastAPI's test client. The browser test is in test_web_browser.py."""
+
+from __future__ import annotations
+
+import re
+import socket
+import sqlite3
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
+from assistant.build import build_components
+from assistant.chat import ConversationStore
+from assistant.core import Assistant, Policy
+from assistant.llm import OpenAIChat
+from assistant.settings import load_settings
+from index.errors import InputError
+from ui.feedback import FeedbackStore
+from ui.web import WebChat, create_app, is_loopback, users_from_env
+
+NL_QUESTION = "Hoeveel mensen zijn sinds 2015 via hervestiging in de EU opgevangen?"
+EN_QUESTION = "How many people have been resettled in the EU since 2015?"
+
+
+def web_components(corpus_components, data_dir: Path, llm=None, **policy):  # type: ignore[no-untyped-def]
+    """The shared index with conversations (and feedback) in `data_dir`, so tests do not share state."""
+    conversations = ConversationStore(data_dir / "conversations.sqlite3")
+    assistant = Assistant(
+        retriever=corpus_components.retriever,
+        extractive=ExtractiveAnswerer(corpus_components.embedder, corpus_components.retriever.lexical),
+        generative=GenerativeAnswerer(llm) if llm else None,
+        llm=llm,
+        conversations=conversations,
+        policy=Policy(**policy),
+        default_mode="openai" if llm else "extractive",
+    )
+    settings = corpus_components.settings.model_copy(update={"data_dir": data_dir})
+    return SimpleNamespace(
+        settings=settings, store=corpus_components.store, assistant=assistant, conversations=conversations
+    )
+
+
+@pytest.fixture
+def chat(corpus_components, tmp_path: Path) -> WebChat:  # type: ignore[no-untyped-def]
+    return WebChat(web_components(corpus_components, tmp_path))
+
+
+def last(events):  # type: ignore[no-untyped-def]
+    *_, final = list(events)
+    return final
+
+
+def test_answer_streams_with_linked_citations_and_highlighted_sources(chat: WebChat) -> None:
+    steps = list(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    assert len(steps) >= 2, "the question appears before the answer is complete"
+    first_messages = steps[0][0]
+    assert first_messages[-1]["role"] == "assistant" and first_messages[-2]["content"] == NL_QUESTION
+    messages, sources, turns, conversation_id = steps[-1]
+    answer = messages[-1]["content"]
+    assert "38 000" in answer
+    assert re.search(r'<a href="#src-1-(\d+)" class="pa-cite"', answer)
+    n = re.search(r'href="#src-1-(\d+)"', answer).group(1)  # type: ignore[union-attr]
+    assert f'id="src-1-{n}"' in sources, "every linked citation has its source in the panel"
+    assert "<mark>" in sources and "38 000" in sources.split("<mark>", 1)[1].split("</mark>", 1)[0]
+    assert "Legale migratie" in sources and "(2018)" in sources and "Hervestiging" in sources
+    assert "Hele sectie lezen" in sources
+    assert conversation_id and turns[0]["answer"]["conversation_id"] == conversation_id
+
+
+def test_whole_section_holds_more_than_the_passage(chat: WebChat) -> None:
+    _, _, turns, _ = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    source = turns[0]["answer"]["sources"][0]
+    whole = chat.section_text(source["doc_id"], source["section_path"])
+    assert source["text"].split()[0] in whole and len(whole) >= len(source["text"]) * 0.9
+
+
+def test_english_question_gets_an_english_answer_and_the_override_forces_dutch(chat: WebChat) -> None:
+    _, _, turns, conversation_id = last(chat.respond(EN_QUESTION, [], "", "auto", None, "en"))
+    assert turns[0]["answer"]["language"] == "en"
+    _, _, turns, _ = last(chat.respond(EN_QUESTION, turns, conversation_id, "nl", None, "en"))
+    assert turns[1]["answer"]["language"] == "nl"
+
+
+def test_document_filter_limits_the_sources(chat: WebChat) -> None:
+    _, _, turns, _ = last(chat.respond("Wat is het solidariteitsmechanisme?", [], "", "auto", ["pact-2020"], "nl"))
+    assert {s["doc_id"] for s in turns[0]["answer"]["sources"]} == {"pact-2020"}
+
+
+def test_refusal_is_marked_and_lists_the_nearest_passages(chat: WebChat) -> None:
+    messages, sources, _, _ = last(chat.respond("Which planet is closest to the sun?", [], "", "auto", None, "en"))
+    assert "🚫" in messages[-1]["content"] and "the documents do not cover this" in messages[-1]["content"]
+    assert 'class="pa-source"' in sources
+
+
+def test_unverified_and_flagged_answers_are_marked(chat: WebChat) -> None:
+    answer = {
+        "answer": "Er kwamen 12 miljoen mensen.",
+        "mode": "openai:m",
+        "refused": False,
+        "unverified": True,
+        "flagged": ["Er kwamen 12 miljoen mensen."],
+        "notices": [],
+        "sources": [],
+    }
+    content = chat.messages([{"question": "q", "answer": answer, "error": None}], "en")[-1]["content"]
+    assert "Unverified" in content and "Check: Er kwamen 12 miljoen mensen." in content
+
+
+def test_conversation_resumes_by_id_and_new_conversation_starts_empty(chat: WebChat) -> None:
+    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    _, _, turns, _ = last(chat.respond("En in 2017?", turns, conversation_id, "auto", None, "nl"))
+    messages, sources, resumed, resumed_id = chat.resume(conversation_id, "nl")
+    assert resumed_id == conversation_id
+    assert [m["content"] for m in messages if m["role"] == "user"] == [NL_QUESTION, "En in 2017?"]
+    assert 'id="src-2-' in sources and "pa-cite" in messages[1]["content"]
+    assert chat.resume("unknown-id", "nl")[0] == []
+    empty, _, new_turns, new_id = chat.new_conversation("nl")
+    assert empty == [] and new_turns == [] and new_id and new_id != conversation_id
+
+
+def test_feedback_goes_to_sqlite_with_the_answer(chat: WebChat) -> None:
+    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    feedback_id, message = chat.rate(turns, 1, False, "nl")
+    assert feedback_id and "Bedankt" in message
+    assert chat.comment(feedback_id, "Bron klopt niet", "nl") == ("", "Bedankt, uw toelichting is opgeslagen.")
+    rows = (
+        sqlite3.connect(chat.feedback.path)
+        .execute(
+            "SELECT question, standalone_question, answer, sources, mode, language, rating, comment, created, "
+            "conversation_id FROM feedback"
+        )
+        .fetchall()
+    )
+    assert len(rows) == 1
+    question, standalone, answer, sources, mode, language, rating, comment, created, conv = rows[0]
+    assert (question, mode, language, rating, comment, conv) == (
+        NL_QUESTION, "extractive", "nl", "down", "Bron klopt niet", conversation_id
+    )  # fmt: skip
+    assert standalone and "38 000" in answer and "doc_title" in sources and created > 0
+
+
+def test_rating_without_an_answer_asks_to_rate_first(chat: WebChat) -> None:
+    assert chat.rate([], 1, True, "en") == (None, "Rate an answer with 👍 or 👎 first.")
+    assert chat.comment(None, "x", "en")[1] == "Rate an answer with 👍 or 👎 first."
+
+
+def test_export_has_questions_answers_and_sources(chat: WebChat) -> None:
+    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    text = Path(chat.export_file(turns, conversation_id, "nl") or "").read_text(encoding="utf-8")
+    assert text.startswith(f"# Gesprek {conversation_id}")
+    assert f"**Vraag:** {NL_QUESTION}" in text and "38 000" in text
+    assert "### Bronnen" in text and "[1] **Legale migratie" in text
+    assert chat.export_file([], conversation_id, "nl") is None
+
+
+def test_empty_question_does_nothing_and_a_too_long_one_is_explained(chat: WebChat) -> None:
+    assert list(chat.respond("   ", [], "", "auto", None, "nl")) == []
+    messages, _, turns, _ = last(chat.respond("x" * 2500, [], "", "auto", None, "nl"))
+    assert "Er ging iets mis" in messages[-1]["content"] and "2000 characters" in messages[-1]["content"]
+    assert turns[0]["error"]
+
+
+def test_endpoint_down_is_a_plain_message_and_the_chat_goes_on(corpus_components, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    llm = OpenAIChat(f"http://127.0.0.1:{port}/v1", "absent-model", timeout=2.0, max_retries=0)
+    chat = WebChat(web_components(corpus_components, tmp_path, llm=llm, fallback_on_error=False))
+    messages, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "en"))
+    assert messages[-1]["content"].startswith("⚠️ **Something went wrong:**")
+    messages, _, turns, _ = last(chat.respond("Wat is het solidariteitsmechanisme?", turns, conversation_id))
+    assert len(messages) == 4 and turns[1]["error"]
+
+
+def test_missing_index_is_a_plain_message(tmp_path: Path) -> None:
+    components = build_components(load_settings(data_dir=tmp_path, _env_file=None))
+    chat = WebChat(components)
+    messages, _, _, _ = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    assert "policy-assistant index" in messages[-1]["content"]
+    assert "leeg" in chat.banner("nl")
+
+
+def test_banner_shows_mode_and_index_status(chat: WebChat) -> None:
+    assert re.search(r"`extractive`.*5 documenten, \d+ fragmenten, laatst geïndexeerd 20\d\d-", chat.banner("nl"))
+    assert "5 documents" in chat.banner("en")
+
+
+def test_interface_speaks_dutch_by_default_and_english_on_request(chat: WebChat) -> None:
+    assert "De bronnen" in chat.sources_html([])
+    assert "The sources" in chat.sources_html([], "en")
+
+
+def test_healthz_answers_when_the_index_is_loaded(corpus_components, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(web_components(corpus_components, tmp_path), feedback=FeedbackStore(tmp_path / "f.sqlite3"))
+    with TestClient(app) as client:
+        reply = client.get("/healthz")
+        assert reply.status_code == 200 and reply.json()["chunks"] > 0
+        assert client.get("/").status_code == 200
+
+
+def test_healthz_is_unavailable_without_an_index(tmp_path: Path) -> None:
+    app = create_app(build_components(load_settings(data_dir=tmp_path, _env_file=None)))
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 503
+
+
+def test_login_is_required_when_users_are_configured(corpus_components, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(web_components(corpus_components, tmp_path), users=[("ana", "s3cret")])
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200, "health checks need no login"
+        assert client.get("/config").status_code == 401
+        assert client.post("/login", data={"username": "ana", "password": "wrong"}).status_code == 400
+        assert client.post("/login", data={"username": "ana", "password": "s3cret"}).status_code == 200
+        assert client.get("/config").status_code == 200
+
+
+def test_users_come_from_the_environment_format() -> None:
+    assert users_from_env("ana:pw1, bob:pw:2") == [("ana", "pw1"), ("bob", "pw:2")]
+    assert users_from_env("") == []
+    with pytest.raises(InputError, match="user:password"):
+        users_from_env("ana")
+
+
+def test_loopback_detection_for_the_login_warning() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+
+
+def test_feedback_store_rejects_bad_ratings_and_unknown_ids(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    with pytest.raises(InputError, match="rating"):
+        store.add({"question": "q"}, "meh")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="unknown feedback"):
+        store.set_comment(42, "x")
+    feedback_id = store.add({"question": "q", "answer": "a", "sources": [{"n": 1}]}, "up", channel="slack")
+    (row,) = store.all()
+    assert (row.id, row.rating, row.channel, row.sources) == (feedback_id, "up", "slack", [{"n": 1}])
+
+
+def test_web_subcommand_defaults_to_loopback_port_7860() -> None:
+    import argparse
+
+    from ui.web import add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["web"])
+    assert (args.command, args.host, args.port) == ("web", "127.0.0.1", 7860)
+    assert parser.parse_args(["web", "--host", "0.0.0.0", "--port", "8080"]).port == 8080
