@@ -45,9 +45,18 @@ CREATE TABLE IF NOT EXISTS turns (
     refused INTEGER NOT NULL,
     sources TEXT NOT NULL,
     created REAL NOT NULL,
+    unverified INTEGER NOT NULL DEFAULT 0,
+    flagged TEXT NOT NULL DEFAULT '[]',
+    notices TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (conversation_id, position)
 );
 """
+# Columns added after the first release: databases created before them get them on open.
+_ADDED_COLUMNS = {
+    "unverified": "INTEGER NOT NULL DEFAULT 0",
+    "flagged": "TEXT NOT NULL DEFAULT '[]'",
+    "notices": "TEXT NOT NULL DEFAULT '[]'",
+}
 
 
 class ConversationStore:
@@ -61,6 +70,10 @@ class ConversationStore:
             self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(turns)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE turns ADD COLUMN {column} {kind}")
         except (OSError, sqlite3.Error) as err:
             raise StoreError(f"cannot open the conversation database {path}: {err}; check ASSISTANT_DATA_DIR") from err
 
@@ -116,7 +129,9 @@ class ConversationStore:
                 "SELECT COALESCE(MAX(position), -1) + 1 FROM turns WHERE conversation_id = ?", (conversation.id,)
             ).fetchone()[0]
             self._db.execute(
-                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO turns (conversation_id, position, question, standalone_question, answer, language, "
+                "mode, refused, sources, created, unverified, flagged, notices) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation.id,
                     position,
@@ -128,6 +143,9 @@ class ConversationStore:
                     int(answer.refused),
                     sources,
                     now,
+                    int(answer.unverified),
+                    json.dumps(list(answer.flagged), ensure_ascii=False),
+                    json.dumps(list(answer.notices), ensure_ascii=False),
                 ),
             )
             self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation.id))
@@ -136,8 +154,8 @@ class ConversationStore:
         """Every stored turn of a conversation, oldest first, with its sources (for display and export)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT question, standalone_question, answer, language, mode, refused, sources, created "
-                "FROM turns WHERE conversation_id = ? ORDER BY position",
+                "SELECT question, standalone_question, answer, language, mode, refused, sources, created, "
+                "unverified, flagged, notices FROM turns WHERE conversation_id = ? ORDER BY position",
                 (conversation_id,),
             ).fetchall()
         return [
@@ -150,8 +168,11 @@ class ConversationStore:
                 "refused": bool(r),
                 "sources": json.loads(src),
                 "created": c,
+                "unverified": bool(u),
+                "flagged": json.loads(f),
+                "notices": json.loads(n),
             }
-            for q, s, a, lang, m, r, src, c in rows
+            for q, s, a, lang, m, r, src, c, u, f, n in rows
         ]
 
     def close(self) -> None:

@@ -140,10 +140,10 @@ class WebChat:
                     "mode": h["mode"],
                     "answer": h["answer"],
                     "refused": h["refused"],
-                    "unverified": False,  # not stored with the turn
+                    "unverified": h.get("unverified", False),
                     "sources": h["sources"],
-                    "flagged": [],
-                    "notices": [],
+                    "flagged": h.get("flagged", []),
+                    "notices": h.get("notices", []),
                     "conversation_id": conversation_id,
                 }
                 turns.append({"question": h["question"], "answer": answer, "error": None})
