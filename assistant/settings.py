@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         None, description="Web login: `user:password,user2:password2`; required to bind beyond 127.0.0.1 safely."
     )
 
+    slack_rate_limit: int = Field(
+        5, ge=0, le=1000, description="Slack bot: questions per user per minute (0: no limit)."
+    )
+
     @field_validator("embed_base_url", "embed_model", "chroma_host", "openai_base_url", "openai_model", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

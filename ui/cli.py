@@ -1,4 +1,4 @@
-"""`policy-assistant`: the command line (index, search, docs, ask, chat, eval, web)."""
+"""`policy-assistant`: the command line (index, search, docs, ask, chat, eval, web, slack)."""
 
 from __future__ import annotations
 
@@ -53,10 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", help="show the standalone question and scores")
 
     from eval.cli import add_parser as add_eval_parser
+    from ui.slack.app import add_parser as add_slack_parser
     from ui.web import add_parser as add_web_parser
 
     add_eval_parser(sub)
     add_web_parser(sub)
+    add_slack_parser(sub)
     return parser
 
 
@@ -69,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         components = build_components(load_settings())
         from eval.cli import run as run_eval
+        from ui.slack.app import run as run_slack
         from ui.web import run as run_web
 
         handler = {
@@ -79,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "chat": _cmd_chat,
             "eval": run_eval,
             "web": run_web,
+            "slack": run_slack,
         }[args.command]
         return handler(components, args)
     except PolicyAssistantError as err:

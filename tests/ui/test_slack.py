@@ -1,0 +1,489 @@
+"""The Slack bot over real HTTP: the bot runs in HTTP mode on 127.0.0.1, slack_sdk talks to a local fake Slack
+Web API that records every call, and the tests send signed Events API and interactivity requests to the bot."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from assistant.answer import ExtractiveAnswerer
+from assistant.chat import ConversationStore
+from assistant.core import Assistant, Policy
+from assistant.types import Answer, Source
+from index.errors import InputError
+from ui.feedback import FeedbackStore
+from ui.slack import app as slack_app
+from ui.slack.blocks import MAX_BLOCKS, MAX_SECTION_CHARS, answer_blocks, strip_mentions, to_mrkdwn
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+BOT = "UBOT"
+QUESTION = "Hoeveel asielaanvragen werden in 2019 in de EU ingediend?"
+FOLLOW_UP = "En in 2015?"
+
+
+# ------------------------------------------------------------------------------------- fake Slack API
+
+
+@dataclass
+class FakeSlack:
+    """A local Slack Web API: records calls, answers like Slack, serves `conversations.replies` from `threads`."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    threads: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def handle(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.calls.append((method, args))
+            n = next(self._ts)
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT, "bot_id": "BBOT", "team_id": "T1", "user": "policy-assistant"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": args["channel"], "ts": f"900.{n:06d}", "message": {"text": args["text"]}}
+        if method == "chat.update":
+            return {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": args.get("text", "")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"950.{n:06d}"}
+        if method == "conversations.replies":
+            messages = self.threads.get((args["channel"], args["ts"]))
+            if messages is None:
+                return {"ok": False, "error": "thread_not_found"}
+            return {"ok": True, "messages": messages, "has_more": False}
+        return {"ok": False, "error": "unknown_method"}
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [args for m, args in self.calls if m == method]
+
+    def wait_for(self, method: str, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.of(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} {method} calls, got {self.of(method)}")
+
+    def answer_calls(self) -> list[tuple[str, dict[str, Any]]]:
+        with self.lock:
+            return [(m, a) for m, a in self.calls if m != "auth.test"]
+
+
+def _fake_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            method = self.path.rsplit("/", 1)[-1]
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            assert self.headers.get("Authorization") == f"Bearer {TOKEN}"
+            if "json" in (self.headers.get("Content-Type") or ""):
+                args = json.loads(raw or "{}")
+            else:
+                args = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+            if isinstance(args.get("blocks"), str):
+                args["blocks"] = json.loads(args["blocks"])
+            data = json.dumps(fake.handle(method, args)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def _serve(server: ThreadingHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    return thread
+
+
+# ------------------------------------------------------------------------------------------- the bot
+
+
+def slack_components(corpus_components, data_dir: Path) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+    """The shared corpus index with conversations and feedback in `data_dir`."""
+    conversations = ConversationStore(data_dir / "conversations.sqlite3")
+    assistant = Assistant(
+        retriever=corpus_components.retriever,
+        extractive=ExtractiveAnswerer(corpus_components.embedder, corpus_components.retriever.lexical),
+        conversations=conversations,
+        policy=Policy(),
+    )
+    settings = corpus_components.settings.model_copy(update={"data_dir": data_dir})
+    return SimpleNamespace(
+        settings=settings, store=corpus_components.store, assistant=assistant, conversations=conversations
+    )
+
+
+@dataclass
+class Bot:
+    url: str
+    fake: FakeSlack
+    components: SimpleNamespace
+    data_dir: Path
+    _event_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def post(self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
+             retry: int | None = None) -> tuple[int, str]:  # fmt: skip
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        sig = signature or "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
+        if retry is not None:
+            headers["X-Slack-Retry-Num"] = str(retry)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        request = urllib.request.Request(self.url, data=body.encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, **kwargs: Any) -> tuple[int, str]:
+        envelope = {
+            "token": "unused",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._event_ids):04d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T1", "user_id": BOT, "is_bot": True}],
+            "event": event,
+        }
+        return self.post(json.dumps(envelope), "application/json", **kwargs)
+
+    def mention(self, text: str, ts: str, thread_ts: str | None = None, channel: str = "C1", user: str = "U1",
+                **kwargs: Any) -> tuple[int, str]:  # fmt: skip
+        event = {"type": "app_mention", "user": user, "text": f"<@{BOT}> {text}", "ts": ts, "channel": channel}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return self.event(event, **kwargs)
+
+    def dm(self, text: str, ts: str, **extra: Any) -> tuple[int, str]:
+        event = {"type": "message", "channel_type": "im", "user": "U2", "text": text, "ts": ts, "channel": "D1"}
+        return self.event({**event, **extra})
+
+    def click(self, update: dict[str, Any], up: bool = True, user: str = "U1") -> tuple[int, str]:
+        button = next(b for b in update["blocks"] if b["type"] == "actions")["elements"][0 if up else 1]
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T1"},
+            "user": {"id": user},
+            "api_app_id": "A1",
+            "channel": {"id": update["channel"]},
+            "container": {"type": "message", "message_ts": update["ts"], "channel_id": update["channel"]},
+            "message": {"ts": update["ts"], "thread_ts": "100.000001", "type": "message"},
+            "trigger_id": "1.2.3",
+            "response_url": "http://127.0.0.1:9/unused",
+            "actions": [{**button, "block_id": "pa-feedback", "action_ts": str(time.time())}],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.post(body, "application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def start_bot(corpus_components, tmp_path: Path) -> Iterator[Callable[..., Bot]]:  # type: ignore[no-untyped-def]
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(components: SimpleNamespace | None = None, **options: Any) -> Bot:
+        fake = FakeSlack()
+        api = ThreadingHTTPServer(("127.0.0.1", 0), _fake_handler(fake))
+        servers.append(api)
+        _serve(api)
+        components = components or slack_components(corpus_components, tmp_path)
+        app = slack_app.create_app(
+            components,
+            token=TOKEN,
+            signing_secret=SECRET,
+            base_url=f"http://127.0.0.1:{api.server_address[1]}/api/",
+            token_verification_enabled=False,
+            **options,
+        )
+        server = slack_app.serve_http(app, "127.0.0.1", 0)
+        servers.append(server)
+        _serve(server)
+        url = f"http://127.0.0.1:{server.server_address[1]}{slack_app.EVENTS_PATH}"
+        return Bot(url, fake, components, tmp_path)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def section_texts(blocks: list[dict[str, Any]]) -> str:
+    return "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+
+
+def feedback_rows(data_dir: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(data_dir / "feedback.sqlite3") as db:
+        return db.execute(
+            "SELECT f.channel, f.conversation_id, f.question, f.standalone_question, f.answer, f.mode, f.rating, "
+            "s.user_id, s.channel_id, s.message_ts FROM feedback f JOIN slack_feedback s ON s.feedback_id = f.id "
+            "ORDER BY f.id"
+        ).fetchall()
+
+
+# ----------------------------------------------------------------------------------------------- tests
+
+
+def test_mention_gets_a_placeholder_then_the_answer_in_the_thread(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot()
+    status, _ = bot.mention(QUESTION, ts="100.000001")
+    assert status == 200
+
+    (placeholder,) = bot.fake.wait_for("chat.postMessage", 1)
+    assert placeholder["channel"] == "C1" and placeholder["thread_ts"] == "100.000001"
+    assert "zoek" in placeholder["text"]
+    (update,) = bot.fake.wait_for("chat.update", 1)
+    assert update["channel"] == "C1" and update["ts"].startswith("900.")  # the placeholder, edited in place
+    text = section_texts(update["blocks"])
+    assert "698 000" in text and "[1]" in text, "answer with citation markers"
+    assert "*Bronnen*" in text and "Verslag over migratie en asiel" in text, "sources with document title"
+    assert "698 000" in update["text"], "notification fallback text"
+    context = json.dumps([b for b in update["blocks"] if b["type"] == "context"], ensure_ascii=False)
+    assert "extractive" in context, "the mode is shown"
+    buttons = next(b for b in update["blocks"] if b["type"] == "actions")["elements"]
+    assert [b["action_id"] for b in buttons] == ["feedback_up", "feedback_down"]
+    assert len(update["blocks"]) <= MAX_BLOCKS
+    assert all(len(b["text"]["text"]) <= MAX_SECTION_CHARS for b in update["blocks"] if b["type"] == "section")
+
+    history = bot.components.conversations.history("slack:C1:100.000001")
+    assert [h["question"] for h in history] == [QUESTION], "the <@BOT> mention is stripped"
+    assert not bot.fake.of("conversations.replies")
+
+
+def test_follow_up_in_the_thread_uses_the_earlier_turn_and_feedback_is_stored(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot()
+    bot.mention(QUESTION, ts="100.000001")
+    bot.fake.wait_for("chat.update", 1)
+    bot.mention(FOLLOW_UP, ts="100.000002", thread_ts="100.000001")
+    first, follow = bot.fake.wait_for("chat.update", 2)
+    assert bot.fake.of("chat.postMessage")[1]["thread_ts"] == "100.000001"
+    assert "1,28 miljoen" in section_texts(follow["blocks"]), "the follow-up is read with the earlier question"
+    assert not bot.fake.of("conversations.replies"), "the store knew the thread"
+
+    assert bot.click(first, up=True, user="U7")[0] == 200
+    assert bot.click(follow, up=False, user="U8")[0] == 200
+    thanks = bot.fake.wait_for("chat.postEphemeral", 2)
+    assert {t["user"] for t in thanks} == {"U7", "U8"}
+
+    rows = feedback_rows(bot.data_dir)
+    assert [(r[0], r[1], r[2], r[6], r[7], r[8], r[9]) for r in rows] == [
+        ("slack", "slack:C1:100.000001", QUESTION, "up", "U7", "C1", first["ts"]),
+        ("slack", "slack:C1:100.000001", FOLLOW_UP, "down", "U8", "C1", follow["ts"]),
+    ]
+    standalone = rows[1][3]
+    assert "2015" in standalone and "asielaanvragen" in standalone
+    assert "1,28 miljoen" in rows[1][4] and rows[1][5] == "extractive"
+
+
+def test_follow_up_in_a_thread_the_store_does_not_know_is_read_back_from_slack(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot()
+    bot.fake.threads[("C1", "300.000001")] = [
+        {"type": "message", "user": "U1", "ts": "300.000001", "text": f"<@{BOT}> {QUESTION}"},
+        {"type": "message", "user": "U3", "ts": "300.000002", "text": "interesting, thanks"},
+        {
+            "type": "message",
+            "user": BOT,
+            "bot_id": "BBOT",
+            "ts": "300.000003",
+            "text": "In 2019 ... 698 000",
+            "blocks": [{"type": "section", "block_id": "pa-answer-0", "text": {"type": "mrkdwn", "text": "698 000"}}],
+        },
+        {"type": "message", "user": "U1", "ts": "300.000004", "text": f"<@{BOT}> {FOLLOW_UP}"},
+    ]
+    bot.mention(FOLLOW_UP, ts="300.000004", thread_ts="300.000001")
+    (update,) = bot.fake.wait_for("chat.update", 1)
+    (replies,) = bot.fake.of("conversations.replies")
+    assert replies["channel"] == "C1" and replies["ts"] == "300.000001"
+    assert "1,28 miljoen" in section_texts(update["blocks"])
+    history = bot.components.conversations.history("slack:C1:300.000001")
+    assert [h["question"] for h in history] == [QUESTION, FOLLOW_UP]
+    assert history[0]["mode"] == "slack-thread"
+
+
+def test_direct_message_is_answered_and_the_bots_own_messages_are_ignored(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot()
+    assert bot.dm("What is the purpose of the screening before entry?", ts="400.000001")[0] == 200
+    (placeholder,) = bot.fake.wait_for("chat.postMessage", 1)
+    assert placeholder["channel"] == "D1" and placeholder["thread_ts"] == "400.000001"
+    assert "Searching" in placeholder["text"], "English question, English placeholder"
+    (update,) = bot.fake.wait_for("chat.update", 1)
+    assert "*Sources*" in section_texts(update["blocks"])
+
+    bot.dm("an answer", ts="400.000002", bot_id="BBOT", user=BOT)
+    bot.dm("edited", ts="400.000003", subtype="message_changed")
+    bot.event({"type": "message", "channel_type": "channel", "user": "U2", "text": "hi", "ts": "1.1", "channel": "C9"})
+    time.sleep(0.5)
+    assert len(bot.fake.of("chat.postMessage")) == 1 and len(bot.fake.of("chat.update")) == 1
+
+
+def test_bad_or_stale_signature_is_rejected_and_nothing_is_answered(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot()
+    assert bot.mention(QUESTION, ts="500.000001", signature="v0=" + "0" * 64)[0] == 401
+    assert bot.mention(QUESTION, ts="500.000002", timestamp=int(time.time()) - 3600)[0] == 401
+    time.sleep(0.5)
+    assert bot.fake.answer_calls() == []
+
+
+def test_a_retried_event_is_answered_once(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot()
+    assert bot.mention(QUESTION, ts="600.000001", event_id="EvRETRY")[0] == 200
+    assert bot.mention(QUESTION, ts="600.000001", event_id="EvRETRY", retry=1)[0] == 200
+    assert bot.mention(QUESTION, ts="600.000001", event_id="EvRETRY", retry=2)[0] == 200
+    bot.fake.wait_for("chat.update", 1)
+    time.sleep(0.5)
+    assert len(bot.fake.of("chat.postMessage")) == 1 and len(bot.fake.of("chat.update")) == 1
+
+    # A retry whose first delivery never arrived is the first the bot sees: it is answered.
+    assert bot.mention(QUESTION, ts="600.000002", event_id="EvLOST", retry=1)[0] == 200
+    bot.fake.wait_for("chat.update", 2)
+
+
+def test_events_are_acknowledged_before_the_answer_is_ready(start_bot, corpus_components, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    components = slack_components(corpus_components, tmp_path)
+    release = threading.Event()
+    real_ask = components.assistant.ask
+
+    def slow_ask(*args: Any, **kwargs: Any) -> Answer:
+        assert release.wait(10)
+        return real_ask(*args, **kwargs)
+
+    components.assistant = SimpleNamespace(ask=slow_ask)
+    bot = start_bot(components)
+    started = time.monotonic()
+    assert bot.mention(QUESTION, ts="700.000001")[0] == 200
+    assert time.monotonic() - started < 2.0
+    bot.fake.wait_for("chat.postMessage", 1)  # the placeholder is up while the answer is still being made
+    assert bot.fake.of("chat.update") == []
+    release.set()
+    bot.fake.wait_for("chat.update", 1)
+
+
+def test_an_error_becomes_a_short_message_and_the_bot_keeps_running(start_bot, corpus_components, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    components = slack_components(corpus_components, tmp_path)
+    real_ask = components.assistant.ask
+    calls = itertools.count()
+
+    def flaky_ask(*args: Any, **kwargs: Any) -> Answer:
+        if next(calls) == 0:
+            raise RuntimeError("index exploded")
+        return real_ask(*args, **kwargs)
+
+    components.assistant = SimpleNamespace(ask=flaky_ask)
+    bot = start_bot(components)
+    bot.mention(QUESTION, ts="800.000001")
+    (failed,) = bot.fake.wait_for("chat.update", 1)
+    assert "index exploded" in failed["text"] and "⚠️" in failed["text"] and len(failed["text"]) < 400
+    bot.mention("x" * 3000, ts="800.000002")  # too long: a plain message from the assistant's validation
+    bot.mention(QUESTION, ts="800.000003")
+    updates = bot.fake.wait_for("chat.update", 3)
+    assert "2000" in updates[1]["text"]
+    assert "698 000" in section_texts(updates[2]["blocks"])
+
+
+def test_per_user_rate_limit_answers_with_a_friendly_message(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot(rate_limit=2)
+    for i in range(3):
+        bot.mention(QUESTION, ts=f"810.00000{i}", user="U5")
+    (note,) = bot.fake.wait_for("chat.postEphemeral", 1)
+    assert note["user"] == "U5" and "2" in note["text"] and "opnieuw" in note["text"]
+    bot.mention(QUESTION, ts="810.000009", user="U6")  # another user is not limited
+    bot.fake.wait_for("chat.update", 3)
+    time.sleep(0.3)
+    assert len(bot.fake.of("chat.postMessage")) == 3
+
+
+def test_url_verification_and_healthz(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot()
+    status, body = bot.post(json.dumps({"type": "url_verification", "challenge": "abc"}), "application/json")
+    assert status == 200 and "abc" in body
+    with urllib.request.urlopen(bot.url.replace(slack_app.EVENTS_PATH, "/healthz"), timeout=5) as response:
+        assert response.status == 200
+
+
+# ------------------------------------------------------------------------------------ blocks and CLI
+
+
+def _answer(text: str, n_sources: int = 3, **kwargs: Any) -> Answer:
+    sources = tuple(
+        Source(
+            n=i,
+            chunk_id=f"c{i}",
+            doc_id="pact-2020",
+            doc_title="Mededeling over een nieuw migratie- en asielpact",
+            doc_short_title="Pact",
+            year=2020,
+            section="2.5 Terugkeer <b>",
+            section_path="2 > 2.5",
+            text="Lange passage " * 100,
+            score=0.9,
+        )
+        for i in range(1, n_sources + 1)
+    )
+    return Answer("q", "q", "en", "extractive", text, sources, **kwargs)
+
+
+def test_long_answers_respect_slacks_limits_and_notes_are_visible() -> None:
+    long = " ".join(f"Sentence {i} with a citation [1]." for i in range(9000))
+    blocks, fallback = answer_blocks(_answer(long, n_sources=15, unverified=True, notices=("fallback used",)), "v")
+    assert len(blocks) <= MAX_BLOCKS and len(fallback) <= 3000
+    assert all(len(b["text"]["text"]) <= MAX_SECTION_CHARS for b in blocks if b["type"] == "section")
+    text = section_texts(blocks)
+    assert "shortened" in text and "Unverified" in text and "fallback used" in text
+    assert "&lt;b&gt;" in text and "<b>" not in text, "document text is escaped"
+    assert any("5 more sources" in json.dumps(b) for b in blocks if b["type"] == "context")
+
+    refused, _ = answer_blocks(_answer("The documents don't cover this.", refused=True), "v")
+    assert "Refused" in section_texts(refused)
+
+
+def test_mrkdwn_and_mentions() -> None:
+    assert to_mrkdwn("**Vet** a < b & c [2]") == "*Vet* a &lt; b &amp; c [2]"
+    assert strip_mentions("<@UBOT>  Wat is   het pact? <@U123|jan>") == "Wat is het pact?"
+
+
+def test_missing_tokens_give_a_plain_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    slack_app.add_parser(parser.add_subparsers(dest="command"))
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    args = parser.parse_args(["slack"])
+    with pytest.raises(InputError, match="SLACK_BOT_TOKEN and SLACK_APP_TOKEN"):
+        slack_app.run(SimpleNamespace(), args)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    args = parser.parse_args(["slack", "--http", "--port", "3999", "--host", "127.0.0.1"])
+    with pytest.raises(InputError, match="set SLACK_SIGNING_SECRET") as err:
+        slack_app.run(SimpleNamespace(), args)
+    assert "xoxb-secret-value" not in str(err.value)
+
+
+def test_feedback_store_is_shared_with_the_web_ui(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    ids = slack_app.SlackFeedbackIds(store)
+    feedback_id = store.add({"question": "q", "answer": "a", "mode": "extractive"}, "up", channel="slack")
+    ids.add(feedback_id, "U1", "C1", "1.2", "T1")
+    assert [f.channel for f in store.all()] == ["slack"]

@@ -1,0 +1,1 @@
+"""The Slack bot (`policy-assistant slack`): `app.create_app`, `app.add_parser`, `app.run`; Block Kit in `blocks`."""

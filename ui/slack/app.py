@@ -1,0 +1,523 @@
+"""`policy-assistant slack`: the assistant as a Slack bot (slack-bolt), in Socket Mode or over HTTP.
+
+The bot answers @mentions in channels and direct messages, always in a thread under the question; each Slack
+thread is one conversation (`slack:<channel>:<thread_ts>` in the conversation store), so a follow-up in the
+thread uses the earlier turns. A thread the store does not know (e.g. after the data directory changed) is
+rebuilt from `conversations.replies`. The bot posts a placeholder at once and replaces it with the answer
+(Block Kit, see `blocks.py`); 👍 / 👎 clicks go to the web UI's feedback database with channel "slack", and the
+Slack user, channel and message ids in the table `slack_feedback` of the same file.
+
+Events are acknowledged before the answer is computed (bolt's `process_before_response=False`: listeners
+run in a worker thread), so Slack never waits more than a moment. A redelivered event (`X-Slack-Retry-Num`)
+or a message seen twice (`app_mention` and `message.im` for one message) is answered once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from assistant.chat import Conversation
+from assistant.language import detect_language
+from assistant.types import Answer, Language
+from index.errors import InputError, PolicyAssistantError
+from ui.feedback import FeedbackStore, Rating
+from ui.slack.blocks import (
+    ANSWER_BLOCK_PREFIX,
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    answer_blocks,
+    is_answer_message,
+    note_blocks,
+    shorten,
+    strip_mentions,
+    t,
+)
+
+log = logging.getLogger("policy_assistant.slack")
+
+BOT_TOKEN_ENV = "SLACK_BOT_TOKEN"
+APP_TOKEN_ENV = "SLACK_APP_TOKEN"
+SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1_000_000
+DEFAULT_RATE_LIMIT = 5  # questions per user per window
+DEFAULT_RATE_WINDOW = 60.0  # seconds
+SEEN_TTL = 30 * 60.0  # Slack retries within minutes; keep delivered event ids for half an hour
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+class RateLimiter:
+    """At most `limit` questions per user in any `window` seconds (sliding window, in memory)."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, user: str) -> float:
+        """0 and the question counted when allowed; otherwise the seconds until the user may ask again."""
+        if self.limit <= 0:
+            return 0.0
+        now = self.clock()
+        with self._lock:
+            hits = self._hits[user]
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return max(hits[0] + self.window - now, 0.1)
+            hits.append(now)
+            return 0.0
+
+
+class SeenKeys:
+    """Keys (event ids, channel+ts) already handled, forgotten after `ttl` seconds."""
+
+    def __init__(self, ttl: float = SEEN_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.clock = ttl, clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, *keys: str) -> bool:
+        """True (and every key remembered) unless one of `keys` was seen before."""
+        keys = tuple(k for k in keys if k)
+        now = self.clock()
+        with self._lock:
+            while self._seen and next(iter(self._seen.values())) < now - self.ttl:
+                self._seen.popitem(last=False)
+            if any(k in self._seen for k in keys):
+                return False
+            for k in keys:
+                self._seen[k] = now
+            return True
+
+
+_SLACK_FEEDBACK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS slack_feedback (
+    feedback_id INTEGER PRIMARY KEY REFERENCES feedback(id),
+    user_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    message_ts TEXT NOT NULL,
+    team_id TEXT
+);
+"""
+
+
+class SlackFeedbackIds:
+    """The Slack user, channel and message of each Slack rating, next to `feedback` in the same SQLite file."""
+
+    def __init__(self, feedback: FeedbackStore) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(feedback.path, check_same_thread=False, timeout=10)
+        self._db.executescript(_SLACK_FEEDBACK_SCHEMA)
+
+    def add(self, feedback_id: int, user_id: str, channel_id: str, message_ts: str, team_id: str | None) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO slack_feedback VALUES (?, ?, ?, ?, ?)",
+                (feedback_id, user_id, channel_id, message_ts, team_id),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def conversation_id(channel: str, thread_ts: str) -> str:
+    return f"slack:{channel}:{thread_ts}"
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return shorten(text.splitlines()[0] if text else type(err).__name__, 200)
+
+
+def _short_error(err: BaseException) -> str:
+    return shorten(f"{type(err).__name__}: {err}", 300)
+
+
+# ----------------------------------------------------------------------------------------------- bot
+
+
+class SlackBot:
+    """The bot's behaviour; `create_app` registers its methods as bolt listeners."""
+
+    def __init__(
+        self,
+        components: Any,
+        feedback: FeedbackStore | None = None,
+        *,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        rate_window: float = DEFAULT_RATE_WINDOW,
+    ) -> None:
+        self.components = components
+        self.feedback = feedback or FeedbackStore(components.settings.data_dir / "feedback.sqlite3")
+        self.slack_ids = SlackFeedbackIds(self.feedback)
+        self.limiter = RateLimiter(rate_limit, rate_window)
+        self.seen = SeenKeys()
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks_lock = threading.Lock()
+
+    # -- events
+
+    def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any) -> None:
+        self.handle(event, body, client, context)
+
+    def on_message(self, event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any) -> None:
+        # Only direct messages; channel messages are answered through `app_mention`.
+        if event.get("channel_type") == "im":
+            self.handle(event, body, client, context)
+
+    def handle(self, event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any) -> None:
+        """Answer one question: placeholder at once, then the answer in its place. Never raises."""
+        if event.get("bot_id") or event.get("subtype") or not event.get("user"):
+            return  # the bot's own posts, edits, joins, other bots
+        bot_user = getattr(context, "bot_user_id", None) or ""
+        if bot_user and event.get("user") == bot_user:
+            return
+        channel, ts = str(event.get("channel", "")), str(event.get("ts", ""))
+        if not channel or not ts:
+            return
+        if not self.seen.first_time(str(body.get("event_id", "")), f"msg:{channel}:{ts}"):
+            log.info("event %s for message %s already handled; not answering again", body.get("event_id"), ts)
+            return
+        thread_ts = str(event.get("thread_ts") or ts)
+        question = strip_mentions(str(event.get("text", "")))
+        lang: Language = detect_language(question, default="nl") if question else "nl"
+        user = str(event["user"])
+
+        if not question:
+            self._post(client, channel, thread_ts, t("empty", lang))
+            return
+        wait = self.limiter.check(user)
+        if wait:
+            self._rate_limited(client, channel, thread_ts, user, lang, wait)
+            return
+
+        placeholder_ts: str | None = None
+        try:
+            placeholder_ts = self._post(client, channel, thread_ts, t("searching", lang))
+            answer, position = self._answer(client, channel, thread_ts, ts, question, bot_user, event)
+            value = json.dumps({"c": answer.conversation_id, "p": position}, separators=(",", ":"))
+            blocks, text = answer_blocks(answer, value)
+            self._show(client, channel, thread_ts, placeholder_ts, text, blocks)
+        except PolicyAssistantError as err:
+            self._show_error(client, channel, thread_ts, placeholder_ts, t("error", lang, error=shorten(str(err), 500)))
+        except Exception as err:  # noqa: BLE001 - one failed answer must not stop the bot
+            log.exception("answering message %s in %s failed", ts, channel)
+            self._show_error(
+                client, channel, thread_ts, placeholder_ts, t("error_internal", lang, error=_short_error(err))
+            )
+
+    def _answer(
+        self,
+        client: WebClient,
+        channel: str,
+        thread_ts: str,
+        ts: str,
+        question: str,
+        bot_user: str,
+        event: dict[str, Any],
+    ) -> tuple[Answer, int]:
+        conv_id = conversation_id(channel, thread_ts)
+        with self._conversation_lock(conv_id):  # one question of a thread at a time: turns stay in order
+            conversation = self.components.conversations.get_or_new(conv_id)
+            if not conversation.turns and thread_ts != ts:
+                self._import_thread(client, channel, thread_ts, ts, bot_user, event, conversation)
+            answer = self.components.assistant.ask(question, conversation)
+            position = len(self.components.conversations.history(conv_id)) - 1
+        return answer, position
+
+    def _import_thread(
+        self,
+        client: WebClient,
+        channel: str,
+        thread_ts: str,
+        ts: str,
+        bot_user: str,
+        event: dict[str, Any],
+        conversation: Conversation,
+    ) -> None:
+        """Earlier questions and answers of a thread the store does not know, read back from Slack and stored."""
+        try:
+            response = client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+        except SlackApiError as err:
+            log.warning("cannot read the thread %s in %s (%s); answering without it", thread_ts, channel, err)
+            return
+        direct = event.get("channel_type") == "im"
+        pending: str | None = None
+        turns: list[tuple[str, str]] = []
+        for message in response.get("messages") or []:
+            if message.get("ts") == ts:
+                continue
+            if is_answer_message(message):
+                if pending:
+                    turns.append((pending, _answer_text(message)))
+                    pending = None
+            elif not message.get("bot_id") and not message.get("subtype"):
+                text = str(message.get("text", ""))
+                if direct or (bot_user and f"<@{bot_user}" in text):
+                    pending = strip_mentions(text) or pending
+        store = self.components.conversations
+        for q, a in turns[-6:]:
+            store.record(
+                conversation,
+                Answer(
+                    question=q,
+                    standalone_question=q,
+                    language=detect_language(q),
+                    mode="slack-thread",  # read back from Slack: sources and checks are not known
+                    text=a,
+                    sources=(),
+                    conversation_id=conversation.id,
+                ),
+            )
+
+    def _conversation_lock(self, conv_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks[conv_id]
+
+    # -- feedback
+
+    def on_feedback(
+        self, ack: Callable[[], Any], body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        rating: Rating = "up" if action.get("action_id") == FEEDBACK_UP else "down"
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        message = body.get("message") or {}
+        message_ts = str(message.get("ts") or (body.get("container") or {}).get("message_ts", ""))
+        thread_ts = message.get("thread_ts")
+        team = (body.get("team") or {}).get("id")
+        lang: Language = "nl"
+        try:
+            ref = json.loads(action.get("value") or "{}")
+            conv_id, position = str(ref["c"]), int(ref["p"])
+            history = self.components.conversations.history(conv_id)
+            if not 0 <= position < len(history):
+                raise LookupError(conv_id)
+            turn = history[position]
+            lang = turn["language"] if turn["language"] in ("nl", "en") else "nl"
+            answer = {**turn, "conversation_id": conv_id}
+            feedback_id = self.feedback.add(answer, rating, channel="slack")
+            self.slack_ids.add(feedback_id, user, channel, message_ts, team)
+            self._ephemeral(client, channel, user, thread_ts, t("thanks_up" if rating == "up" else "thanks_down", lang))
+        except (ValueError, KeyError, TypeError, LookupError):
+            self._ephemeral(client, channel, user, thread_ts, t("feedback_gone", lang))
+        except Exception:  # noqa: BLE001 - a failed rating must not stop the bot
+            log.exception("storing feedback from %s in %s failed", user, channel)
+
+    # -- Slack calls
+
+    def _post(self, client: WebClient, channel: str, thread_ts: str, text: str) -> str:
+        response = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=note_blocks(text))
+        return str(response["ts"])
+
+    def _show(
+        self, client: WebClient, channel: str, thread_ts: str, placeholder_ts: str | None, text: str, blocks: list[Any]
+    ) -> None:
+        if placeholder_ts:
+            client.chat_update(channel=channel, ts=placeholder_ts, text=text, blocks=blocks)
+        else:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+
+    def _show_error(
+        self, client: WebClient, channel: str, thread_ts: str, placeholder_ts: str | None, text: str
+    ) -> None:
+        try:
+            self._show(client, channel, thread_ts, placeholder_ts, text, note_blocks(text))
+        except Exception:  # noqa: BLE001 - Slack itself failing: nothing more to tell the user
+            log.exception("could not post the error message in %s", channel)
+
+    def _ephemeral(self, client: WebClient, channel: str, user: str, thread_ts: str | None, text: str) -> None:
+        try:
+            kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+            if thread_ts:
+                kwargs["thread_ts"] = thread_ts
+            client.chat_postEphemeral(**kwargs)
+        except SlackApiError as err:
+            log.warning("could not send an ephemeral message in %s: %s", channel, err)
+
+    def _rate_limited(
+        self, client: WebClient, channel: str, thread_ts: str, user: str, lang: Language, wait: float
+    ) -> None:
+        text = t("rate_limited", lang, limit=self.limiter.limit, seconds=max(1, round(wait)))
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
+        except SlackApiError:
+            self._show_error(client, channel, thread_ts, None, text)
+
+
+def _answer_text(message: dict[str, Any]) -> str:
+    """The answer text of one of the bot's answer messages (its mrkdwn, unescaped)."""
+    parts = [
+        str((b.get("text") or {}).get("text", ""))
+        for b in message.get("blocks") or []
+        if str(b.get("block_id", "")).startswith(ANSWER_BLOCK_PREFIX)
+    ]
+    text = "\n".join(parts) or str(message.get("text", ""))
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# ------------------------------------------------------------------------------------------ wiring
+
+
+def create_app(
+    components: Any,
+    *,
+    token: str,
+    signing_secret: str | None,
+    base_url: str | None = None,
+    feedback: FeedbackStore | None = None,
+    rate_limit: int | None = None,
+    rate_window: float = DEFAULT_RATE_WINDOW,
+    token_verification_enabled: bool = True,
+) -> App:
+    """The bolt app. `signing_secret=None` is for Socket Mode only (no HTTP requests to verify);
+    `base_url` points slack_sdk at another Slack Web API (tests use a local fake)."""
+    if rate_limit is None:
+        rate_limit = int(components.settings.slack_rate_limit)
+    client = WebClient(token=token, base_url=base_url) if base_url else WebClient(token=token)
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=signing_secret is not None,
+        token_verification_enabled=token_verification_enabled,
+        process_before_response=False,
+        logger=log,
+    )
+    bot = SlackBot(components, feedback, rate_limit=rate_limit, rate_window=rate_window)
+    app.event("app_mention")(bot.on_mention)
+    app.event("message")(bot.on_message)
+    app.action(FEEDBACK_UP)(bot.on_feedback)
+    app.action(FEEDBACK_DOWN)(bot.on_feedback)
+    app.bot = bot  # type: ignore[attr-defined]
+    return app
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SlackHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if urlsplit(self.path).path == "/healthz":
+            self._reply(200, b"ok", "text/plain")
+        else:
+            self._reply(404, b"not found", "text/plain")
+
+    def do_POST(self) -> None:  # noqa: N802
+        parts = urlsplit(self.path)
+        if parts.path != EVENTS_PATH:
+            self._reply(404, b"not found", "text/plain")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._reply(413, b"too large", "text/plain")
+            return
+        body = self.rfile.read(length).decode("utf-8", "replace")
+        headers: dict[str, str | Sequence[str]] = {}
+        for key in set(self.headers.keys()):
+            headers[key.lower()] = self.headers.get_all(key) or []
+        response = self.server.app.dispatch(BoltRequest(body=body, query=parts.query, headers=headers))
+        content_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
+        self._reply(response.status, (response.body or "").encode("utf-8"), content_type)
+
+    def _reply(self, status: int, data: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+class SlackHTTPServer(ThreadingHTTPServer):
+    """Slack's Events API and interactivity requests on `POST /slack/events`, `GET /healthz`; one thread each."""
+
+    daemon_threads = True
+
+    def __init__(self, app: App, host: str, port: int) -> None:
+        super().__init__((host, port), _Handler)
+        self.app = app
+
+
+def serve_http(app: App, host: str, port: int) -> SlackHTTPServer:
+    """A bound server (port 0 picks a free one); call `serve_forever()` on it, `shutdown()` to stop."""
+    return SlackHTTPServer(app, host, port)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the `slack` subcommand to `subparsers` (from `ArgumentParser.add_subparsers`)."""
+    p = subparsers.add_parser(
+        "slack", help="run the Slack bot (Socket Mode by default; --http for Slack's Events API over HTTP)"
+    )
+    p.add_argument(
+        "--http", action="store_true", help=f"receive events over HTTP at {EVENTS_PATH} instead of Socket Mode"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="with --http: address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=3000, help="with --http: port (default: 3000)")
+
+
+def _require(names: list[str]) -> dict[str, str]:
+    values = {name: os.environ.get(name, "").strip() for name in names}
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise InputError(f"set {' and '.join(missing)} to run the Slack bot (see the README section 'The Slack bot')")
+    return values
+
+
+def run(components: Any, args: argparse.Namespace) -> int:
+    """Run the bot until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.http:
+        if not 1 <= args.port <= 65535:
+            raise InputError(f"--port {args.port} is out of range; use 1 to 65535")
+        env = _require([BOT_TOKEN_ENV, SIGNING_SECRET_ENV])
+    else:
+        env = _require([BOT_TOKEN_ENV, APP_TOKEN_ENV])
+    try:
+        app = create_app(
+            components,
+            token=env[BOT_TOKEN_ENV],
+            signing_secret=env.get(SIGNING_SECRET_ENV) if args.http else None,
+        )
+    except Exception as err:  # bolt's auth.test at start: a wrong token or no connection
+        raise PolicyAssistantError(
+            f"could not check {BOT_TOKEN_ENV} with Slack ({_first_line(err)}); check the token and the connection"
+        ) from err
+    components.assistant.ask  # noqa: B018 - build the assistant (and fail early) before taking events
+    components.embedder.embed(["warm-up"], query=True)  # load the model now, not during the first answer
+    if args.http:
+        server = serve_http(app, args.host, args.port)
+        print(f"policy-assistant slack on http://{args.host}:{args.port}{EVENTS_PATH}", file=sys.stderr)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+        return 0
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    print("policy-assistant slack connected in Socket Mode", file=sys.stderr)
+    SocketModeHandler(app, env[APP_TOKEN_ENV]).start()
+    return 0

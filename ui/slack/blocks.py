@@ -1,0 +1,218 @@
+"""Block Kit for the Slack bot: an `Answer` as Slack blocks within Slack's limits, and the bot's short messages.
+
+Plain functions without Slack I/O, so they are tested directly. Limits (api.slack.com/reference/block-kit):
+50 blocks per message, 3000 characters of text per section, 10 elements per context block, 2000 characters of
+a button value; the top-level `text` (notification and screen-reader fallback) is kept under 3000 characters.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from assistant.types import Answer, Language
+
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 3000
+MAX_FALLBACK_CHARS = 3000
+MAX_SNIPPET_CHARS = 280
+ANSWER_BLOCK_PREFIX = "pa-answer"  # block_id of the answer's text blocks: how the bot recognises its answers
+FEEDBACK_UP = "feedback_up"
+FEEDBACK_DOWN = "feedback_down"
+
+Block = dict[str, Any]
+
+TEXTS: dict[str, dict[Language, str]] = {
+    "searching": {"nl": "🔎 Ik zoek in de documenten…", "en": "🔎 Searching the documents…"},
+    "sources": {"nl": "Bronnen", "en": "Sources"},
+    "no_sources": {"nl": "Geen bronnen gevonden.", "en": "No sources found."},
+    "refused": {
+        "nl": "⚠️ *Geweigerd:* de documenten bevatten hier geen antwoord op. Hieronder de dichtstbijzijnde passages.",
+        "en": "⚠️ *Refused:* the documents do not cover this. The nearest passages are listed below.",
+    },
+    "unverified": {
+        "nl": "⚠️ *Niet geverifieerd:* het antwoord verwijst naar geen geldige bron; controleer het zelf.",
+        "en": "⚠️ *Unverified:* the answer cites no valid source; check it yourself.",
+    },
+    "flagged": {"nl": "🔍 *Controleer:*", "en": "🔍 *Check:*"},
+    "mode": {"nl": "modus", "en": "mode"},
+    "truncated": {
+        "nl": "… _(ingekort: het volledige antwoord past niet in één Slack-bericht)_",
+        "en": "… _(shortened: the full answer does not fit in one Slack message)_",
+    },
+    "more_sources": {"nl": "_en nog {n} bronnen_", "en": "_and {n} more sources_"},
+    "helpful": {"nl": "Was dit nuttig?", "en": "Was this helpful?"},
+    "thanks_up": {"nl": "Bedankt voor je 👍!", "en": "Thanks for the 👍!"},
+    "thanks_down": {
+        "nl": "Bedankt voor je 👎; we gebruiken het om de antwoorden te verbeteren.",
+        "en": "Thanks for the 👎; we use it to improve the answers.",
+    },
+    "feedback_gone": {
+        "nl": "Dit antwoord is niet meer te vinden; je beoordeling is niet opgeslagen.",
+        "en": "This answer can no longer be found; your rating was not stored.",
+    },
+    "rate_limited": {
+        "nl": "Rustig aan 🙂 je stelde net al {limit} vragen. Probeer het over {seconds} s opnieuw.",
+        "en": "Easy there 🙂 you just asked {limit} questions. Please try again in {seconds} s.",
+    },
+    "error": {
+        "nl": "⚠️ Dat lukte niet: {error}",
+        "en": "⚠️ That did not work: {error}",
+    },
+    "error_internal": {
+        "nl": "⚠️ Er ging iets mis bij het beantwoorden ({error}). Probeer het later opnieuw.",
+        "en": "⚠️ Something went wrong while answering ({error}). Please try again later.",
+    },
+    "empty": {
+        "nl": "Stel me een vraag over migratie- en asielbeleid, bijvoorbeeld: _Wat is het solidariteitsmechanisme?_",
+        "en": "Ask me a question about migration and asylum policy, e.g. _What is the solidarity mechanism?_",
+    },
+}
+
+
+def t(key: str, lang: Language, **values: Any) -> str:
+    return TEXTS[key][lang].format(**values)
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters escaped (answer and document text are data, never markup)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_mrkdwn(text: str) -> str:
+    """Answer text (Markdown-ish) as Slack mrkdwn: escaped, `**bold**` as `*bold*`; `[n]` markers stay."""
+    return _BOLD.sub(r"*\1*", escape(text))
+
+
+def strip_mentions(text: str) -> str:
+    """The message text without `<@U…>` mentions (the bot's and anyone else's), whitespace normalised."""
+    return " ".join(_MENTION.sub(" ", text or "").split())
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut at a paragraph, line, sentence or word if possible."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", ". ", " "):
+            cut = window.rfind(sep)
+            if cut >= limit // 2:
+                cut += len(sep)
+                break
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _section(text: str, block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def _context(*texts: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": s[:2000]} for s in texts[:10]]}
+
+
+def _notes(answer: Answer) -> list[str]:
+    lang = answer.language
+    notes = []
+    if answer.refused:
+        notes.append(t("refused", lang))
+    if answer.unverified:
+        notes.append(t("unverified", lang))
+    notes += [f"{t('flagged', lang)} {escape(shorten(s, 400))}" for s in answer.flagged]
+    notes += [f"ℹ️ {escape(shorten(n, 400))}" for n in answer.notices]
+    return notes
+
+
+def source_line(source: Any, lang: Language) -> str:
+    """One source: `[n] *title* (year) — section`, then the supporting sentence (or the passage's start)."""
+    year = f" ({source.year})" if source.year else ""
+    page = f", p. {source.page}" if source.page else ""
+    head = (
+        f"*[{source.n}] {escape(shorten(source.doc_title, 200))}*{year}{page} — {escape(shorten(source.section, 200))}"
+    )
+    snippet = shorten(source.highlight or source.text, MAX_SNIPPET_CHARS)
+    return f"{head}\n> {escape(snippet)}" if snippet else head
+
+
+def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str]:
+    """(blocks, fallback text) of an answer: text with `[n]` markers, notes, sources, mode, 👍 / 👎 buttons."""
+    lang = answer.language
+    notes = _notes(answer)
+    note_blocks = [_section(p) for p in split_text("\n".join(notes))][:3] if notes else []
+
+    source_blocks = [_section(f"*{t('sources', lang)}*")]
+    lines = [source_line(s, lang) for s in answer.sources]
+    source_blocks += [_section(line) for line in lines[:10]]
+    if len(lines) > 10:
+        source_blocks.append(_context(t("more_sources", lang, n=len(lines) - 10)))
+    if not lines:
+        source_blocks.append(_context(t("no_sources", lang)))
+
+    meta = f"{t('mode', lang)}: `{escape(answer.mode)}` · {answer.latency_ms / 1000:.1f} s"
+    tail: list[Block] = [
+        {"type": "divider"},
+        *source_blocks,
+        _context(meta),
+        {
+            "type": "actions",
+            "block_id": "pa-feedback",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": FEEDBACK_UP,
+                    "text": {"type": "plain_text", "text": "👍", "emoji": True},
+                    "value": feedback_value[:2000],
+                    "accessibility_label": t("helpful", lang),
+                },
+                {
+                    "type": "button",
+                    "action_id": FEEDBACK_DOWN,
+                    "text": {"type": "plain_text", "text": "👎", "emoji": True},
+                    "value": feedback_value[:2000],
+                    "accessibility_label": t("helpful", lang),
+                },
+            ],
+        },
+    ]
+
+    budget = MAX_BLOCKS - len(note_blocks) - len(tail)
+    pieces = split_text(to_mrkdwn(answer.text)) or ["…"]
+    if len(pieces) > budget:
+        pieces = pieces[:budget]
+        marker = "\n" + t("truncated", lang)
+        last = pieces[-1]
+        pieces[-1] = last[: MAX_SECTION_CHARS - len(marker)] + marker
+    text_blocks = [_section(p, f"{ANSWER_BLOCK_PREFIX}-{i}") for i, p in enumerate(pieces)]
+
+    blocks = text_blocks + note_blocks + tail
+    prefix = "⚠️ " if answer.refused or answer.unverified else ""
+    return blocks, shorten(prefix + answer.text, MAX_FALLBACK_CHARS)
+
+
+def is_answer_message(message: dict[str, Any]) -> bool:
+    """Whether a message from `conversations.replies` is one of the bot's answers (not a placeholder or error)."""
+    return any(str(b.get("block_id", "")).startswith(ANSWER_BLOCK_PREFIX) for b in message.get("blocks") or [])
+
+
+def note_blocks(text: str) -> list[Block]:
+    """A short bot message (error, notice) as one section."""
+    return [_section(text)]
