@@ -8,10 +8,10 @@ citation is unverified.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.lexical import fold
 from assistant.types import Source
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -82,11 +82,6 @@ class Checked:
         return bool(self.cited)
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _digits(number: str) -> str:
     """`38 000`, `38.000` and `38,000` all become `38000`; `4,7` stays `4,7` -> `4.7`."""
     n = number.replace("\u00a0", " ")
@@ -123,11 +118,11 @@ def check(answer: str, sources: Sequence[Source], translate: bool = False) -> Ch
     for sentence in _sentences(text):
         markers = [int(x) for m in MARKER.finditer(sentence) for x in re.split(r"\s*[,;]\s*", m.group(1))]
         pool = [by_n[n].text for n in markers if n in by_n] or [s.text for s in sources]
-        haystack = _fold(" ".join(pool))
+        haystack = fold(" ".join(pool))
         body = MARKER.sub("", sentence)
         missing = [num for num in numbers_in(body) if num not in numbers_in(" ".join(pool))]
         names = [w for w in _NAME.findall(body) if w not in _NOT_NAMES]
-        missing += [w for w in names if _fold(w) not in haystack and not (translate and _translated_in(w, haystack))]
+        missing += [w for w in names if fold(w) not in haystack and not (translate and _translated_in(w, haystack))]
         if missing:
             flagged.append(sentence.strip())
     return Checked(text=text, cited=tuple(cited), removed=tuple(removed), flagged=tuple(flagged))
@@ -137,7 +132,7 @@ def _translated_in(word: str, haystack: str) -> bool:
     """An English name may appear in the Dutch sources in its Dutch form (Ukraine -> Oekraïne)."""
     from assistant.glossary import expand_english
 
-    return any(_fold(t) in haystack for t in expand_english(word))
+    return any(fold(t) in haystack for t in expand_english(word))
 
 
 def _sentences(text: str) -> list[str]:

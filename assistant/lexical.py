@@ -82,7 +82,7 @@ _STOP = (
 )
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Lowercase and strip diacritics (`geïntegreerd` and `geintegreerd` match)."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -96,7 +96,7 @@ def _stemmer() -> Stemmer.Stemmer:
 def words(text: str) -> list[str]:
     """Folded word tokens, hyphenated compounds split into their parts as well as kept whole."""
     out: list[str] = []
-    for token in _WORD.findall(_fold(text)):
+    for token in _WORD.findall(fold(text)):
         out.append(token)
         if "-" in token:
             out.extend(p for p in token.split("-") if p)

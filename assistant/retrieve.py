@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.glossary import translate_terms
-from assistant.lexical import LexicalIndex, terms
+from assistant.lexical import LexicalIndex, fold, terms
 from assistant.types import Language
 from index.embed import Embedder
 from index.errors import StoreError
@@ -34,10 +33,7 @@ class RetrievalConfig:
     dense_weight: float = 1.0
     lexical_weight_nl: float = 1.0
     lexical_weight_en: float = 0.3
-    max_per_document: int = 0  # of the top k, at most this many from one document (0: no limit)
-    section_weight: float = 0.0  # BM25 over whole sections: finds the right section of a long text
     mention_weight: float = 0.5  # rankings within the documents the question names ("volgens het pact")
-    translated_dense_weight: float = 0.0  # English: a second dense ranking for the glossary's Dutch terms
     decompose: bool = True  # a question naming several documents is searched in each of them
 
 
@@ -64,12 +60,11 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.config = config or RetrievalConfig()
-        self._aliases = {d.id: tuple(_fold(a) for a in d.aliases) for d in documents}
+        self._aliases = {d.id: tuple(fold(a) for a in d.aliases) for d in documents}
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._lexical: LexicalIndex | None = None
         self._positions: dict[str, int] = {}
-        self._sections: _SectionIndex | None = None
         self._names: dict[str, tuple[re.Pattern[str], int | None]] = {}
 
     def lexical(self) -> LexicalIndex:
@@ -80,7 +75,6 @@ class Retriever:
                 chunks = self.store.chunks()
                 self._lexical = LexicalIndex(chunks)
                 self._positions = {c.id: i for i, c in enumerate(chunks)}
-                self._sections = _SectionIndex(chunks)
                 self._names = self._document_names(chunks)
                 self._generation = generation
             return self._lexical
@@ -89,7 +83,7 @@ class Retriever:
         """Documents the question names by one of their aliases or their short title; with `years`, also
         the documents whose year it mentions."""
         self.lexical()
-        folded = f" {_fold(question)} "
+        folded = f" {fold(question)} "
         found = set()
         for doc_id, (pattern, year) in self._names.items():
             if pattern.search(folded) or (years and year and re.search(rf"(?<!\d){year}(?!\d)", folded)):
@@ -101,7 +95,7 @@ class Retriever:
         for chunk in chunks:
             if chunk.doc_id in names:
                 continue
-            options = [n for n in self._aliases.get(chunk.doc_id, ()) + (_fold(chunk.doc_short_title),) if n]
+            options = [n for n in self._aliases.get(chunk.doc_id, ()) + (fold(chunk.doc_short_title),) if n]
             alternatives = "|".join(re.escape(n) for n in sorted(options, key=len, reverse=True))
             names[chunk.doc_id] = (re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])"), chunk.year)
         return names
@@ -150,19 +144,6 @@ class Retriever:
 
         w_lex = cfg.lexical_weight_en if language == "en" else cfg.lexical_weight_nl
         rankings: list[tuple[float, dict[str, int]]] = [(cfg.dense_weight, dense_rank), (w_lex, lexical_rank)]
-        if language == "en" and cfg.translated_dense_weight:
-            dutch = translate_terms(question)
-            if dutch:
-                translated = self.embedder.embed([dutch], query=True)[0]
-                hits_nl = self.store.search(translated, k=cfg.dense_k, doc_ids=doc_ids, years=years)
-                rankings.append((cfg.translated_dense_weight, {h.chunk.id: r for r, h in enumerate(hits_nl)}))
-        if cfg.section_weight:
-            assert self._sections is not None
-            section_scores = np.where(allowed, self._sections.scores(self.query_terms(question, language)), 0.0)
-            section_order = [
-                i for i in np.argsort(-section_scores, kind="stable")[: cfg.dense_k] if section_scores[i] > 0
-            ]
-            rankings.append((cfg.section_weight * w_lex, {chunks[i].id: r for r, i in enumerate(section_order)}))
         if cfg.mention_weight and mentioned and not doc_ids:
             in_docs = np.array([c.doc_id in mentioned for c in chunks]) & allowed
             # Within the named documents: the same dense and lexical evidence, ranked among themselves.
@@ -193,7 +174,7 @@ class Retriever:
             for cid in ranked
             if cid in by_id
         ]
-        return _diversify(results, k, cfg.max_per_document)
+        return results[:k]
 
     def _dense(
         self, vector: np.ndarray, allowed: np.ndarray, doc_ids: Sequence[str] | None, years: Sequence[int] | None
@@ -249,69 +230,3 @@ class Retriever:
                 if other.doc_id == chunk.doc_id and other.section_path == chunk.section_path:
                     out.append(other)
         return out
-
-
-class _SectionIndex:
-    """BM25 over whole sections; each chunk scores as its section does."""
-
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
-        keys = [(c.doc_id, c.section_path) for c in chunks]
-        order = list(dict.fromkeys(keys))
-        self._slot = [order.index(k) for k in keys] if len(order) < 2000 else [0] * len(keys)
-        texts: dict[tuple[str, str], list[str]] = {}
-        for c, k in zip(chunks, keys, strict=True):
-            texts.setdefault(k, []).append(c.embed_text if not texts.get(k) else c.text)
-        self._index = LexicalIndex(
-            [
-                Chunk(
-                    id=f"s{i}",
-                    doc_id=k[0],
-                    doc_title="",
-                    doc_short_title="",
-                    year=None,
-                    section_number=None,
-                    section_title="",
-                    section_path=k[1],
-                    paragraph_start=0,
-                    paragraph_end=0,
-                    char_start=0,
-                    char_end=0,
-                    text="",
-                    token_count=0,
-                    content_hash="",
-                    embed_text="\n".join(texts[k]),
-                )
-                for i, k in enumerate(order)
-            ]
-        )
-
-    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        section_scores = self._index.scores(query_terms)
-        return np.array([section_scores[s] for s in self._slot], dtype=np.float32) if self._slot else section_scores
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
-
-
-def _diversify(results: list[Retrieved], k: int, max_per_document: int) -> list[Retrieved]:
-    """Top k with at most `max_per_document` from one document, while other documents have candidates."""
-    if not max_per_document:
-        return results[:k]
-    picked: list[Retrieved] = []
-    held: list[Retrieved] = []
-    counts: dict[str, int] = {}
-    for r in results:
-        if len(picked) == k:
-            break
-        if counts.get(r.chunk.doc_id, 0) >= max_per_document:
-            held.append(r)
-            continue
-        picked.append(r)
-        counts[r.chunk.doc_id] = counts.get(r.chunk.doc_id, 0) + 1
-    for r in held:  # too few other documents: fill up in rank order
-        if len(picked) == k:
-            break
-        picked.append(r)
-    return sorted(picked, key=lambda r: -r.score)

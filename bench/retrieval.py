@@ -67,7 +67,7 @@ def main() -> None:
     items = [i for i in load_gold(args.gold) if i.answerable]
     configs = {"hybrid": RetrievalConfig()}
     if args.compare:
-        plain = replace(RetrievalConfig(), decompose=False, mention_weight=0.0, section_weight=0.0)
+        plain = replace(RetrievalConfig(), decompose=False, mention_weight=0.0)
         configs["dense only"] = replace(plain, lexical_weight_nl=0.0, lexical_weight_en=0.0)
         configs["bm25 only"] = replace(plain, dense_weight=0.0)
         configs["plain RRF"] = replace(plain, lexical_weight_en=1.0)
