@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser run index test lint bench clean
+.PHONY: setup browser postgres run index test lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ setup: $(STAMP)
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# The database tests start a real PostgreSQL server from Debian's binaries.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
 # Builds the index when it is missing or stale (a no-op otherwise), then opens the interface.
 index: setup
 	$(BIN)/policy-assistant index --if-needed
@@ -26,7 +30,7 @@ index: setup
 run: index
 	$(BIN)/policy-assistant web
 
-test: setup browser
+test: setup browser postgres
 	$(BIN)/python -m pytest -q
 
 lint: setup
@@ -38,6 +42,7 @@ bench: setup
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/answer.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) data

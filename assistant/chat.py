@@ -1,15 +1,22 @@
-"""Conversations: an id, a bounded history of turns, stored in SQLite so they survive a restart."""
+"""Conversations: an id, a bounded history of turns, stored in a database so they survive a restart.
+
+The database is a SQLite file by default, or PostgreSQL shared by several instances of the service.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Executable
+
+from assistant.db import SECONDS, Database, open_database
 from assistant.types import Answer, Turn
 from index.errors import InputError, StoreError
 
@@ -28,73 +35,79 @@ class Conversation:
         del self.turns[:-MAX_TURNS]
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    created REAL NOT NULL,
-    updated REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS turns (
-    conversation_id TEXT NOT NULL REFERENCES conversations(id),
-    position INTEGER NOT NULL,
-    question TEXT NOT NULL,
-    standalone_question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    language TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    refused INTEGER NOT NULL,
-    sources TEXT NOT NULL,
-    created REAL NOT NULL,
-    unverified INTEGER NOT NULL DEFAULT 0,
-    flagged TEXT NOT NULL DEFAULT '[]',
-    notices TEXT NOT NULL DEFAULT '[]',
-    PRIMARY KEY (conversation_id, position)
-);
-"""
+_METADATA = MetaData()
+_conversations = Table(
+    "conversations",
+    _METADATA,
+    Column("id", Text, primary_key=True),
+    Column("created", SECONDS, nullable=False),
+    Column("updated", SECONDS, nullable=False),
+)
+_turns = Table(
+    "turns",
+    _METADATA,
+    Column("conversation_id", Text, ForeignKey("conversations.id"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("question", Text, nullable=False),
+    Column("standalone_question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("mode", Text, nullable=False),
+    Column("refused", Integer, nullable=False),
+    Column("sources", Text, nullable=False),
+    Column("created", SECONDS, nullable=False),
+    Column("unverified", Integer, nullable=False, server_default="0"),
+    Column("flagged", Text, nullable=False, server_default="[]"),
+    Column("notices", Text, nullable=False, server_default="[]"),
+)
 # Columns added after the first release: databases created before them get them on open.
 _ADDED_COLUMNS = {
-    "unverified": "INTEGER NOT NULL DEFAULT 0",
-    "flagged": "TEXT NOT NULL DEFAULT '[]'",
-    "notices": "TEXT NOT NULL DEFAULT '[]'",
+    "turns": {
+        "unverified": "INTEGER NOT NULL DEFAULT 0",
+        "flagged": "TEXT NOT NULL DEFAULT '[]'",
+        "notices": "TEXT NOT NULL DEFAULT '[]'",
+    }
 }
+# Another instance may take a turn's position (MAX + 1) first; the loser tries again with the next one.
+_RECORD_ATTEMPTS = 30
 
 
 class ConversationStore:
-    """Conversations in a SQLite file (one writer at a time, safe across threads)."""
+    """Conversations in a database: a SQLite file (a `Path`) or a shared `Database`; safe across threads."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
+    def __init__(self, database: Database | Path) -> None:
+        self._owns_database = isinstance(database, Path)
+        self.database = open_database(database) if isinstance(database, Path) else database
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-            present = {row[1] for row in self._db.execute("PRAGMA table_info(turns)")}
-            for column, kind in _ADDED_COLUMNS.items():
-                if column not in present:
-                    self._db.execute(f"ALTER TABLE turns ADD COLUMN {column} {kind}")
-        except (OSError, sqlite3.Error) as err:
-            raise StoreError(f"cannot open the conversation database {path}: {err}; check ASSISTANT_DATA_DIR") from err
+            self.database.create(_METADATA, _ADDED_COLUMNS)
+        except StoreError:
+            self.close()
+            raise
+
+    def ping(self) -> None:
+        """Return when the database answers; `StoreError` when it does not."""
+        self.database.ping()
 
     def new(self) -> Conversation:
         conversation = Conversation()
         now = time.time()
-        with self._lock, self._db:
-            self._db.execute("INSERT INTO conversations VALUES (?, ?, ?)", (conversation.id, now, now))
+        with self.database.begin("start a conversation") as db:
+            db.execute(insert(_conversations).values(id=conversation.id, created=now, updated=now))
         return conversation
 
     def get(self, conversation_id: str) -> Conversation:
         """The stored conversation with its most recent turns; `InputError` if the id is unknown."""
-        with self._lock:
-            row = self._db.execute("SELECT id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-            if row is None:
+        t = _turns.c
+        with self.database.connect("read the conversation") as db:
+            found = db.execute(select(_conversations.c.id).where(_conversations.c.id == conversation_id)).first()
+            if found is None:
                 raise InputError(f"unknown conversation {conversation_id!r}; start a new conversation")
-            rows = self._db.execute(
-                "SELECT question, answer, standalone_question, language FROM turns WHERE conversation_id = ? "
-                "ORDER BY position DESC LIMIT ?",
-                (conversation_id, MAX_TURNS),
-            ).fetchall()
+            rows = db.execute(
+                select(t.question, t.answer, t.standalone_question, t.language)
+                .where(t.conversation_id == conversation_id)
+                .order_by(t.position.desc())
+                .limit(MAX_TURNS)
+            ).all()
         turns = [Turn(question=q, answer=a, standalone_question=s, language=lang) for q, a, s, lang in reversed(rows)]
         return Conversation(id=conversation_id, turns=turns)
 
@@ -103,17 +116,14 @@ class ConversationStore:
             try:
                 return self.get(conversation_id)
             except InputError:
-                conversation = Conversation(id=conversation_id)
                 now = time.time()
-                with self._lock, self._db:
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO conversations VALUES (?, ?, ?)", (conversation_id, now, now)
-                    )
-                return conversation
+                with self.database.begin("start a conversation") as db:
+                    db.execute(self._add_conversation(conversation_id, now))
+                return Conversation(id=conversation_id)
         return self.new()
 
     def record(self, conversation: Conversation, answer: Answer) -> None:
-        """Append the answered turn to the conversation, in memory and on disk."""
+        """Append the answered turn to the conversation, in memory and in the database."""
         turn = Turn(
             question=answer.question,
             answer=answer.text,
@@ -121,43 +131,60 @@ class ConversationStore:
             language=answer.language,
         )
         conversation.add(turn)
-        now = time.time()
-        sources = json.dumps([s.to_json() for s in answer.sources], ensure_ascii=False)
-        with self._lock, self._db:
-            self._db.execute("INSERT OR IGNORE INTO conversations VALUES (?, ?, ?)", (conversation.id, now, now))
-            position = self._db.execute(
-                "SELECT COALESCE(MAX(position), -1) + 1 FROM turns WHERE conversation_id = ?", (conversation.id,)
-            ).fetchone()[0]
-            self._db.execute(
-                "INSERT INTO turns (conversation_id, position, question, standalone_question, answer, language, "
-                "mode, refused, sources, created, unverified, flagged, notices) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    conversation.id,
-                    position,
-                    answer.question,
-                    answer.standalone_question,
-                    answer.text,
-                    answer.language,
-                    answer.mode,
-                    int(answer.refused),
-                    sources,
-                    now,
-                    int(answer.unverified),
-                    json.dumps(list(answer.flagged), ensure_ascii=False),
-                    json.dumps(list(answer.notices), ensure_ascii=False),
-                ),
-            )
-            self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation.id))
+        row = {
+            "conversation_id": conversation.id,
+            "question": answer.question,
+            "standalone_question": answer.standalone_question,
+            "answer": answer.text,
+            "language": answer.language,
+            "mode": answer.mode,
+            "refused": int(answer.refused),
+            "sources": json.dumps([s.to_json() for s in answer.sources], ensure_ascii=False),
+            "unverified": int(answer.unverified),
+            "flagged": json.dumps(list(answer.flagged), ensure_ascii=False),
+            "notices": json.dumps(list(answer.notices), ensure_ascii=False),
+        }
+        t = _turns.c
+        for attempt in range(_RECORD_ATTEMPTS):
+            now = time.time()
+            try:
+                with self.database.begin("record the answer", conflicts=True) as db:
+                    # The write comes first: SQLite then holds the write lock while it reads the position.
+                    db.execute(self._add_conversation(conversation.id, now))
+                    position = db.execute(
+                        select(func.coalesce(func.max(t.position), -1) + 1).where(t.conversation_id == conversation.id)
+                    ).scalar_one()
+                    db.execute(insert(_turns).values(**row, position=position, created=now))
+                    db.execute(update(_conversations).where(_conversations.c.id == conversation.id).values(updated=now))
+                return
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # another instance took the position
+        raise StoreError(
+            f"cannot record the answer in conversation {conversation.id!r}: other instances kept taking its next "
+            f"position in {self.database.location}; ask again"
+        )
 
     def history(self, conversation_id: str) -> list[dict[str, object]]:
         """Every stored turn of a conversation, oldest first, with its sources (for display and export)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT question, standalone_question, answer, language, mode, refused, sources, created, "
-                "unverified, flagged, notices FROM turns WHERE conversation_id = ? ORDER BY position",
-                (conversation_id,),
-            ).fetchall()
+        t = _turns.c
+        with self.database.connect("read the conversation") as db:
+            rows = db.execute(
+                select(
+                    t.question,
+                    t.standalone_question,
+                    t.answer,
+                    t.language,
+                    t.mode,
+                    t.refused,
+                    t.sources,
+                    t.created,
+                    t.unverified,
+                    t.flagged,
+                    t.notices,
+                )
+                .where(t.conversation_id == conversation_id)
+                .order_by(t.position)
+            ).all()
         return [
             {
                 "question": q,
@@ -176,5 +203,13 @@ class ConversationStore:
         ]
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Close the database if this store opened it (a shared `Database` stays open)."""
+        if self._owns_database:
+            self.database.close()
+
+    def _add_conversation(self, conversation_id: str, now: float) -> Executable:
+        return (
+            self.database.insert(_conversations)
+            .values(id=conversation_id, created=now, updated=now)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )

@@ -25,9 +25,9 @@ import pytest
 from assistant.answer import ExtractiveAnswerer
 from assistant.chat import ConversationStore
 from assistant.core import Assistant, Policy
+from assistant.feedback import FeedbackStore
 from assistant.types import Answer, Source
 from index.errors import InputError
-from ui.feedback import FeedbackStore
 from ui.slack import app as slack_app
 from ui.slack.blocks import MAX_BLOCKS, MAX_SECTION_CHARS, answer_blocks, strip_mentions, to_mrkdwn
 
@@ -124,6 +124,7 @@ def _serve(server: ThreadingHTTPServer) -> threading.Thread:
 def slack_components(corpus_components, data_dir: Path) -> SimpleNamespace:  # type: ignore[no-untyped-def]
     """The shared corpus index with conversations and feedback in `data_dir`."""
     conversations = ConversationStore(data_dir / "conversations.sqlite3")
+    feedback = FeedbackStore(data_dir / "feedback.sqlite3")
     assistant = Assistant(
         retriever=corpus_components.retriever,
         extractive=ExtractiveAnswerer(corpus_components.embedder, corpus_components.retriever.lexical),
@@ -132,7 +133,11 @@ def slack_components(corpus_components, data_dir: Path) -> SimpleNamespace:  # t
     )
     settings = corpus_components.settings.model_copy(update={"data_dir": data_dir})
     return SimpleNamespace(
-        settings=settings, store=corpus_components.store, assistant=assistant, conversations=conversations
+        settings=settings,
+        store=corpus_components.store,
+        assistant=assistant,
+        conversations=conversations,
+        feedback=feedback,
     )
 
 
@@ -483,7 +488,9 @@ def test_missing_tokens_give_a_plain_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_feedback_store_is_shared_with_the_web_ui(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    ids = slack_app.SlackFeedbackIds(store)
     feedback_id = store.add({"question": "q", "answer": "a", "mode": "extractive"}, "up", channel="slack")
-    ids.add(feedback_id, "U1", "C1", "1.2", "T1")
+    store.add_slack_ids(feedback_id, "U1", "C1", "1.2", "T1")
+    store.add_slack_ids(feedback_id, "U1", "C1", "1.3", "T1")  # the same rating again replaces the ids
     assert [f.channel for f in store.all()] == ["slack"]
+    with sqlite3.connect(tmp_path / "feedback.sqlite3") as db:
+        assert db.execute("SELECT feedback_id, message_ts FROM slack_feedback").fetchall() == [(feedback_id, "1.3")]

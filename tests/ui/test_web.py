@@ -16,10 +16,10 @@ from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
 from assistant.build import build_components
 from assistant.chat import ConversationStore
 from assistant.core import Assistant, Policy
+from assistant.feedback import FeedbackStore
 from assistant.llm import OpenAIChat
 from assistant.settings import load_settings
 from index.errors import InputError
-from ui.feedback import FeedbackStore
 from ui.web import WebChat, create_app, is_loopback, users_from_env
 
 NL_QUESTION = "Hoeveel mensen zijn sinds 2015 via hervestiging in de EU opgevangen?"
@@ -29,6 +29,7 @@ EN_QUESTION = "How many people have been resettled in the EU since 2015?"
 def web_components(corpus_components, data_dir: Path, llm=None, **policy):  # type: ignore[no-untyped-def]
     """The shared index with conversations (and feedback) in `data_dir`, so tests do not share state."""
     conversations = ConversationStore(data_dir / "conversations.sqlite3")
+    feedback = FeedbackStore(data_dir / "feedback.sqlite3")
     assistant = Assistant(
         retriever=corpus_components.retriever,
         extractive=ExtractiveAnswerer(corpus_components.embedder, corpus_components.retriever.lexical),
@@ -40,7 +41,11 @@ def web_components(corpus_components, data_dir: Path, llm=None, **policy):  # ty
     )
     settings = corpus_components.settings.model_copy(update={"data_dir": data_dir})
     return SimpleNamespace(
-        settings=settings, store=corpus_components.store, assistant=assistant, conversations=conversations
+        settings=settings,
+        store=corpus_components.store,
+        assistant=assistant,
+        conversations=conversations,
+        feedback=feedback,
     )
 
 

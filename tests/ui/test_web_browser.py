@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from assistant.feedback import FeedbackStore
 from tests.ui.test_web import web_components
-from ui.feedback import FeedbackStore
 from ui.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"

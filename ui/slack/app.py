@@ -4,8 +4,8 @@ The bot answers @mentions in channels and direct messages, always in a thread un
 thread is one conversation (`slack:<channel>:<thread_ts>` in the conversation store), so a follow-up in the
 thread uses the earlier turns. A thread the store does not know (e.g. after the data directory changed) is
 rebuilt from `conversations.replies`. The bot posts a placeholder at once and replaces it with the answer
-(Block Kit, see `blocks.py`); 👍 / 👎 clicks go to the web UI's feedback database with channel "slack", and the
-Slack user, channel and message ids in the table `slack_feedback` of the same file.
+(Block Kit, see `blocks.py`); 👍 / 👎 clicks go to the web UI's feedback store with channel "slack", and the
+Slack user, channel and message ids in the table `slack_feedback` of the same database.
 
 Events are acknowledged before the answer is computed (bolt's `process_before_response=False`: listeners
 run in a worker thread), so Slack never waits more than a moment. A redelivered event (`X-Slack-Retry-Num`)
@@ -18,7 +18,6 @@ import argparse
 import json
 import logging
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -34,10 +33,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from assistant.chat import Conversation
+from assistant.feedback import FeedbackStore, Rating
 from assistant.language import detect_language
 from assistant.types import Answer, Language
 from index.errors import InputError, PolicyAssistantError
-from ui.feedback import FeedbackStore, Rating
 from ui.slack.blocks import (
     ANSWER_BLOCK_PREFIX,
     FEEDBACK_DOWN,
@@ -110,37 +109,6 @@ class SeenKeys:
             return True
 
 
-_SLACK_FEEDBACK_SCHEMA = """
-CREATE TABLE IF NOT EXISTS slack_feedback (
-    feedback_id INTEGER PRIMARY KEY REFERENCES feedback(id),
-    user_id TEXT NOT NULL,
-    channel_id TEXT NOT NULL,
-    message_ts TEXT NOT NULL,
-    team_id TEXT
-);
-"""
-
-
-class SlackFeedbackIds:
-    """The Slack user, channel and message of each Slack rating, next to `feedback` in the same SQLite file."""
-
-    def __init__(self, feedback: FeedbackStore) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(feedback.path, check_same_thread=False, timeout=10)
-        self._db.executescript(_SLACK_FEEDBACK_SCHEMA)
-
-    def add(self, feedback_id: int, user_id: str, channel_id: str, message_ts: str, team_id: str | None) -> None:
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO slack_feedback VALUES (?, ?, ?, ?, ?)",
-                (feedback_id, user_id, channel_id, message_ts, team_id),
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
 def conversation_id(channel: str, thread_ts: str) -> str:
     return f"slack:{channel}:{thread_ts}"
 
@@ -169,8 +137,7 @@ class SlackBot:
         rate_window: float = DEFAULT_RATE_WINDOW,
     ) -> None:
         self.components = components
-        self.feedback = feedback or FeedbackStore(components.settings.data_dir / "feedback.sqlite3")
-        self.slack_ids = SlackFeedbackIds(self.feedback)
+        self.feedback = feedback if feedback is not None else components.feedback
         self.limiter = RateLimiter(rate_limit, rate_window)
         self.seen = SeenKeys()
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -319,10 +286,13 @@ class SlackBot:
             lang = turn["language"] if turn["language"] in ("nl", "en") else "nl"
             answer = {**turn, "conversation_id": conv_id}
             feedback_id = self.feedback.add(answer, rating, channel="slack")
-            self.slack_ids.add(feedback_id, user, channel, message_ts, team)
+            self.feedback.add_slack_ids(feedback_id, user, channel, message_ts, team)
             self._ephemeral(client, channel, user, thread_ts, t("thanks_up" if rating == "up" else "thanks_down", lang))
         except (ValueError, KeyError, TypeError, LookupError):
             self._ephemeral(client, channel, user, thread_ts, t("feedback_gone", lang))
+        except PolicyAssistantError as err:  # e.g. the database is down: the user learns the rating was not stored
+            log.warning("storing feedback from %s in %s failed: %s", user, channel, err)
+            self._ephemeral(client, channel, user, thread_ts, t("error", lang, error=shorten(str(err), 500)))
         except Exception:  # noqa: BLE001 - a failed rating must not stop the bot
             log.exception("storing feedback from %s in %s failed", user, channel)
 

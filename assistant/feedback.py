@@ -1,0 +1,183 @@
+"""Feedback on answers (👍 / 👎 with an optional comment), kept in a database: a SQLite file in the data
+directory by default, or PostgreSQL shared by several instances of the service.
+
+Shared by the web UI and the Slack bot: each rating is one row of the table `feedback`; a Slack rating also
+has the Slack user, channel and message ids in the table `slack_feedback`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, MetaData, Table, Text, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from assistant.db import SECONDS, Database, open_database
+from index.errors import InputError, StoreError
+
+Rating = Literal["up", "down"]
+MAX_COMMENT_CHARS = 2000
+
+_METADATA = MetaData()
+_feedback = Table(
+    "feedback",
+    _METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created", SECONDS, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("conversation_id", Text),
+    Column("question", Text, nullable=False),
+    Column("standalone_question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("sources", Text, nullable=False),
+    Column("mode", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("rating", Text, CheckConstraint("rating IN ('up', 'down')"), nullable=False),
+    Column("comment", Text, nullable=False, server_default=""),
+    sqlite_autoincrement=True,
+)
+_slack_feedback = Table(
+    "slack_feedback",
+    _METADATA,
+    Column("feedback_id", Integer, ForeignKey("feedback.id"), primary_key=True, autoincrement=False),
+    Column("user_id", Text, nullable=False),
+    Column("channel_id", Text, nullable=False),
+    Column("message_ts", Text, nullable=False),
+    Column("team_id", Text),
+)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One stored rating."""
+
+    id: int
+    created: float
+    channel: str
+    conversation_id: str | None
+    question: str
+    standalone_question: str
+    answer: str
+    sources: list[dict[str, Any]]
+    mode: str
+    language: str
+    rating: Rating
+    comment: str
+
+
+class FeedbackStore:
+    """Ratings in a database: a SQLite file (a `Path`) or a shared `Database`; safe across threads."""
+
+    def __init__(self, database: Database | Path) -> None:
+        self._owns_database = isinstance(database, Path)
+        self.database = open_database(database) if isinstance(database, Path) else database
+        try:
+            self.database.create(_METADATA)
+        except StoreError:
+            self.close()
+            raise
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None on a database server."""
+        return self.database.path
+
+    def ping(self) -> None:
+        """Return when the database answers; `StoreError` when it does not."""
+        self.database.ping()
+
+    def add(
+        self,
+        answer: Mapping[str, Any],
+        rating: Rating,
+        comment: str = "",
+        *,
+        channel: str = "web",
+    ) -> int:
+        """Store a rating of `answer` (an `Answer.to_json()` object) and return its id."""
+        if rating not in ("up", "down"):
+            raise InputError(f"unknown rating {rating!r}; use up or down")
+        comment = _clean_comment(comment)
+        sources: Sequence[Any] = answer.get("sources") or []
+        row = {
+            "created": time.time(),
+            "channel": channel,
+            "conversation_id": answer.get("conversation_id"),
+            "question": str(answer.get("question", "")),
+            "standalone_question": str(answer.get("standalone_question", "")),
+            "answer": str(answer.get("answer", "")),
+            "sources": json.dumps(list(sources), ensure_ascii=False),
+            "mode": str(answer.get("mode", "")),
+            "language": str(answer.get("language", "")),
+            "rating": rating,
+            "comment": comment,
+        }
+        with self.database.begin("store the rating") as db:
+            key = db.execute(insert(_feedback).values(**row)).inserted_primary_key
+        return int(key[0]) if key else 0
+
+    def add_slack_ids(
+        self, feedback_id: int, user_id: str, channel_id: str, message_ts: str, team_id: str | None
+    ) -> None:
+        """Attach (or replace) the Slack user, channel and message of a stored rating."""
+        ids = {"user_id": user_id, "channel_id": channel_id, "message_ts": message_ts, "team_id": team_id}
+        statement = (
+            self.database.insert(_slack_feedback)
+            .values(feedback_id=feedback_id, **ids)
+            .on_conflict_do_update(index_elements=["feedback_id"], set_=ids)
+        )
+        try:
+            with self.database.begin("store the Slack ids of the rating", conflicts=True) as db:
+                db.execute(statement)
+        except IntegrityError as err:  # PostgreSQL checks the reference to `feedback`
+            raise InputError(f"unknown feedback {feedback_id}; rate the answer first") from err
+
+    def set_comment(self, feedback_id: int, comment: str) -> None:
+        """Attach (or replace) the comment of a stored rating."""
+        comment = _clean_comment(comment)
+        with self.database.begin("store the comment") as db:
+            changed = db.execute(update(_feedback).where(_feedback.c.id == feedback_id).values(comment=comment))
+        if changed.rowcount == 0:
+            raise InputError(f"unknown feedback {feedback_id}; rate the answer first")
+
+    def all(self) -> list[Feedback]:
+        """Every rating, oldest first."""
+        f = _feedback.c
+        with self.database.connect("read the ratings") as db:
+            rows = db.execute(
+                select(
+                    f.id,
+                    f.created,
+                    f.channel,
+                    f.conversation_id,
+                    f.question,
+                    f.standalone_question,
+                    f.answer,
+                    f.sources,
+                    f.mode,
+                    f.language,
+                    f.rating,
+                    f.comment,
+                ).order_by(f.id)
+            ).all()
+        return [
+            Feedback(i, c, ch, conv, q, s, a, json.loads(src), m, lang, r, com)
+            for i, c, ch, conv, q, s, a, src, m, lang, r, com in rows
+        ]
+
+    def close(self) -> None:
+        """Close the database if this store opened it (a shared `Database` stays open)."""
+        if self._owns_database:
+            self.database.close()
+
+
+def _clean_comment(comment: str) -> str:
+    text = str(comment or "").strip()
+    if len(text) > MAX_COMMENT_CHARS:
+        raise InputError(f"the comment is {len(text)} characters long; keep it under {MAX_COMMENT_CHARS} characters")
+    return text
