@@ -7,7 +7,7 @@ yield the answer text in pieces; the assistant checks the citations of whatever 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -91,10 +91,7 @@ class ExtractiveAnswerer:
         candidates: list[ScoredSentence] = []
         for rank, source in enumerate(request.sources):
             prior = 0.25 / (1 + rank)
-            for order, (a, b) in enumerate(split_sentences(source.text)):
-                text = " ".join(source.text[a:b].split())
-                if len(text) < 25:
-                    continue
+            for order, text in enumerate(candidate_sentences(source.text)):
                 sentence_terms = set(terms(text))
                 coverage = sum(w for t, w in weights.items() if t in sentence_terms) / total
                 score = coverage + prior
@@ -121,6 +118,13 @@ class ExtractiveAnswerer:
         rescored.sort(key=lambda s: -s.score)
         return rescored + candidates[self.semantic_candidates :]
 
+    def warm(self, texts: Iterable[str], batch: int = 32) -> int:
+        """Embed the sentences of `texts` ahead of questions (into the embedder's cache); returns how many."""
+        sentences = list(dict.fromkeys(s for text in texts for s in candidate_sentences(text)))
+        for start in range(0, len(sentences), batch):
+            self.embedder.embed(sentences[start : start + batch], query=False)
+        return len(sentences)
+
     def select(self, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
         if not ranked:
             return []
@@ -141,6 +145,17 @@ class ExtractiveAnswerer:
             yield REFUSAL[request.language]
             return
         yield compose(chosen, request.language)
+
+
+def candidate_sentences(text: str) -> list[str]:
+    """The sentences of a passage that can make an answer, whitespace-normalised (fragments under 25
+    characters, such as headings and list labels, are left out)."""
+    out = []
+    for a, b in split_sentences(text):
+        sentence = " ".join(text[a:b].split())
+        if len(sentence) >= 25:
+            out.append(sentence)
+    return out
 
 
 def _similar(a: str, b: str) -> bool:

@@ -6,14 +6,19 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
+from assistant.breaker import CircuitBreaker
 from assistant.chat import ConversationStore
 from assistant.core import Assistant, Policy
+from assistant.db import Database, open_database
+from assistant.feedback import FeedbackStore
 from assistant.llm import LLM, OpenAIChat
 from assistant.retrieve import RetrievalConfig, Retriever
 from assistant.settings import Settings
 from index.chunk import Chunker
 from index.corpus import read_manifest
 from index.embed import Embedder, build_embedder
+from index.embed_batch import BatchingEmbedder
+from index.embed_cache import CachingEmbedder
 from index.pipeline import VERSIONS, Indexer
 from index.store import IndexStore, open_client
 from index.tokens import TokenCounter
@@ -60,8 +65,16 @@ class Components:
         return self.store.search(vector, k or self.settings.search_k, doc_ids=doc_ids)
 
     @cached_property
+    def answer_embedder(self) -> CachingEmbedder:
+        """The embedder behind questions and sentence re-ranking: vectors kept (memory and disk), and
+        concurrent questions embedded together."""
+        s = self.settings
+        batching = BatchingEmbedder(self.embedder)
+        return CachingEmbedder(batching, capacity=s.embed_cache_size, directory=s.data_dir / "cache")
+
+    @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, RetrievalConfig(), documents=self.documents)
+        return Retriever(self.store, self.answer_embedder, RetrievalConfig(), documents=self.documents)
 
     @cached_property
     def documents(self) -> list[DocumentInfo]:
@@ -73,7 +86,7 @@ class Components:
         s = self.settings
         if not s.llm_configured:
             return None
-        return OpenAIChat(
+        chat = OpenAIChat(
             base_url=s.openai_base_url,
             model=s.openai_model or "",
             api_key=s.openai_api_key.get_secret_value() if s.openai_api_key else None,
@@ -81,10 +94,22 @@ class Components:
             timeout=s.openai_timeout,
             max_retries=s.openai_max_retries,
         )
+        return CircuitBreaker(chat, failures=s.openai_breaker_failures, cooldown=s.openai_breaker_cooldown)
+
+    @cached_property
+    def database(self) -> Database | None:
+        """The database of ASSISTANT_DATABASE_URL, shared by conversations and feedback; None: SQLite files."""
+        url = self.settings.database_url
+        return open_database(url.get_secret_value()) if url else None
 
     @cached_property
     def conversations(self) -> ConversationStore:
-        return ConversationStore(self.settings.data_dir / "conversations.sqlite3")
+        return ConversationStore(self.database or self.settings.data_dir / "conversations.sqlite3")
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """Ratings from the web UI, the Slack bot and the API, in one store."""
+        return FeedbackStore(self.database or self.settings.data_dir / "feedback.sqlite3")
 
     @cached_property
     def assistant(self) -> Assistant:
@@ -100,7 +125,7 @@ class Components:
         )
         return Assistant(
             retriever=self.retriever,
-            extractive=ExtractiveAnswerer(self.embedder, self.retriever.lexical),
+            extractive=ExtractiveAnswerer(self.answer_embedder, self.retriever.lexical),
             generative=GenerativeAnswerer(llm) if llm else None,
             llm=llm,
             conversations=self.conversations,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,6 +41,13 @@ class Delta:
     """A piece of answer text as it is produced."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Discard the text streamed so far: the language model failed, and a fallback answer follows."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,11 @@ class Assistant:
         mode: str | None = None,
         language: Language | None = None,
         k: int | None = None,
-    ) -> Iterator[Delta | Done]:
+        remember: bool = True,
+    ) -> Iterator[Delta | Reset | Done]:
+        """The answer as events: `Delta` pieces, `Reset` when a fallback replaces them, `Done` last. With
+        `remember` (and a conversation store), the turn is stored; without, a `Conversation` object the
+        caller passed is only extended in memory (the OpenAI-compatible endpoint, the evaluation)."""
         started = time.perf_counter()
         question = validate_question(question)
         conv = self._conversation(conversation)
@@ -127,12 +139,14 @@ class Assistant:
 
         lang = language or self.forced_language or self._language(question, history)
         notices: list[str] = []
+        timings: dict[str, float] = {}
         standalone = self._standalone(question, history, mode, notices)
-        query_vector = self.retriever.embedder.embed([standalone], query=True)[0]
-        hits = self.retriever.retrieve(
-            standalone, lang, k=k or self.policy.k, doc_ids=doc_ids, years=years, query_vector=query_vector
-        )
-        sources = self._sources(hits)
+        with _timed(timings, "retrieve"):
+            query_vector = self.retriever.embedder.embed([standalone], query=True)[0]
+            hits = self.retriever.retrieve(
+                standalone, lang, k=k or self.policy.k, doc_ids=doc_ids, years=years, query_vector=query_vector
+            )
+            sources = self._sources(hits)
         query_terms = tuple(self.retriever.query_terms(standalone, lang))
         request = AnswerRequest(standalone, lang, sources, history, query_vector, query_terms)
 
@@ -144,18 +158,19 @@ class Assistant:
             text="",
             sources=sources,
             conversation_id=conv.id if conv else None,
+            timings=timings,
         )
         if not self._evidence_is_strong(hits):
             refusal = self._refusal(base, lang, sources)
             yield Delta(refusal.text)
-            yield Done(self._finish(refusal, started, notices, conv))
+            yield Done(self._finish(refusal, started, notices, conv, remember))
             return
 
         if mode == "openai":
             answer = yield from self._generate(base, request, notices)
         else:
             answer = yield from self._extract(base, request)
-        yield Done(self._finish(answer, started, notices, conv))
+        yield Done(self._finish(answer, started, notices, conv, remember))
 
     # -- stages
 
@@ -240,7 +255,8 @@ class Assistant:
         return replace(base, text=lead, refused=True)
 
     def _extract(self, base: Answer, request: AnswerRequest):  # type: ignore[no-untyped-def]
-        ranked = self.extractive.rank(request)
+        with _timed(base.timings, "rerank"):
+            ranked = self.extractive.rank(request)
         if not ranked or not self._sentence_is_strong(ranked[0], request.language):
             refusal = self._refusal(base, request.language, base.sources)
             yield Delta(refusal.text)
@@ -265,16 +281,20 @@ class Assistant:
     def _generate(self, base: Answer, request: AnswerRequest, notices: list[str]):  # type: ignore[no-untyped-def]
         generative = self._generative()
         pieces: list[str] = []
+        started = time.perf_counter()
         try:
             for piece in generative.answer(request):
                 pieces.append(piece)
                 yield Delta(piece)
         except LLMError as err:
+            _add_time(base.timings, "generate", started)
             if not self.policy.fallback_on_error:
                 raise
             notices.append(_fallback_notice(request.language, str(err)))
+            yield Reset(str(err))
             answer = yield from self._extract(base, request)
-            return answer
+            return replace(answer, extra={**answer.extra, "fallback": "llm_error"})
+        _add_time(base.timings, "generate", started)
         text = "".join(pieces).strip()
         mode = generative.mode
         if is_refusal(text):
@@ -287,8 +307,9 @@ class Assistant:
         if not checked.verified:
             if self.policy.unverified_fallback:
                 notices.append(_unverified_notice(request.language))
+                yield Reset("no checkable citations")
                 extractive = yield from self._extract(base, request)
-                return extractive
+                return replace(extractive, extra={**extractive.extra, "fallback": "unverified"})
             # Show the sources that best support what the model wrote, first.
             answer_terms = set(terms(checked.text))
             ranked = sorted(base.sources, key=lambda s: -len(answer_terms & set(terms(s.text))))
@@ -303,15 +324,31 @@ class Assistant:
             )
         return self.generative
 
-    def _finish(self, answer: Answer, started: float, notices: list[str], conv: Conversation | None) -> Answer:
+    def _finish(
+        self, answer: Answer, started: float, notices: list[str], conv: Conversation | None, remember: bool
+    ) -> Answer:
+        """The answer with its latency and notices, added to the conversation (and stored with `remember`)."""
         answer = replace(
             answer, latency_ms=(time.perf_counter() - started) * 1000, notices=tuple(notices) + answer.notices
         )
-        if conv is not None and self.conversations is not None:
+        if conv is not None and self.conversations is not None and remember:
             self.conversations.record(conv, answer)
         elif conv is not None:
             conv.add(Turn(answer.question, answer.text, answer.standalone_question, answer.language))
         return answer
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        _add_time(timings, stage, started)
+
+
+def _add_time(timings: dict[str, float], stage: str, started: float) -> None:
+    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
 
 
 def validate_question(question: str) -> str:

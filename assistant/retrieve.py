@@ -69,6 +69,11 @@ class Retriever:
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index of the active generation (rebuilt when an index run switched generations)."""
+        return self._snapshot()[0]
+
+    def _snapshot(self) -> tuple[LexicalIndex, dict[str, int]]:
+        """The BM25 index and the chunk positions of one generation, taken together: a request keeps using
+        them even when an index run switches generations meanwhile."""
         generation = self.store.active_generation()
         with self._lock:
             if self._lexical is None or generation != self._generation:
@@ -77,7 +82,7 @@ class Retriever:
                 self._positions = {c.id: i for i, c in enumerate(chunks)}
                 self._names = self._document_names(chunks)
                 self._generation = generation
-            return self._lexical
+            return self._lexical, self._positions
 
     def mentioned_documents(self, question: str, *, years: bool = False) -> set[str]:
         """Documents the question names by one of their aliases or their short title; with `years`, also
@@ -115,7 +120,7 @@ class Retriever:
         query_vector: np.ndarray | None = None,
     ) -> list[Retrieved]:
         cfg = self.config
-        lexical = self.lexical()
+        lexical, positions = self._snapshot()
         chunks = lexical.chunks
         if not chunks:
             raise StoreError("the index is empty: run `policy-assistant index` first")
@@ -135,7 +140,7 @@ class Retriever:
             spanned = mentioned | self.mentioned_documents(question, years=True)
             if len(spanned) >= 2:
                 return self._per_document(question, language, k, sorted(spanned), years, vector)
-        dense_rank, dense_score = self._dense(vector, allowed, doc_ids, years)
+        dense_rank, dense_score = self._dense(vector, allowed, doc_ids, years, chunks, positions)
 
         bm25 = lexical.scores(self.query_terms(question, language))
         bm25 = np.where(allowed, bm25, 0.0)
@@ -169,7 +174,7 @@ class Retriever:
                 chunk=by_id[cid],
                 score=fused[cid],
                 dense=dense_score.get(cid, 0.0),
-                lexical=float(bm25[self._positions[cid]]) if cid in self._positions else 0.0,
+                lexical=float(bm25[positions[cid]]) if cid in positions else 0.0,
             )
             for cid in ranked
             if cid in by_id
@@ -177,15 +182,20 @@ class Retriever:
         return results[:k]
 
     def _dense(
-        self, vector: np.ndarray, allowed: np.ndarray, doc_ids: Sequence[str] | None, years: Sequence[int] | None
+        self,
+        vector: np.ndarray,
+        allowed: np.ndarray,
+        doc_ids: Sequence[str] | None,
+        years: Sequence[int] | None,
+        chunks: Sequence[Chunk],
+        position: dict[str, int],
     ) -> tuple[dict[str, int], dict[str, float]]:
         """Dense candidates: exact cosine over all vectors for an index of ordinary size (deterministic, and
-        faster than a query), the Chroma ANN index beyond that."""
+        faster than a query), the Chroma ANN index beyond that. Vectors of another generation than `chunks`
+        (an index run switched in between) go through Chroma too."""
         cfg = self.config
-        chunks = self.lexical().chunks
         ids, matrix = self.store.vectors() if len(chunks) <= EXACT_SEARCH_LIMIT else ([], None)
-        if matrix is not None and len(ids) == len(chunks):
-            position = self._positions
+        if matrix is not None and len(ids) == len(chunks) and all(cid in position for cid in ids):
             scores = np.full(len(chunks), -np.inf, dtype=np.float32)
             sims = matrix @ np.asarray(vector, dtype=np.float32)
             for cid, sim in zip(ids, sims, strict=True):
@@ -219,8 +229,8 @@ class Retriever:
 
     def neighbours(self, chunk: Chunk) -> list[Chunk]:
         """The parts just before and after `chunk` in the same section (for hits at a chunk edge)."""
-        lexical = self.lexical()
-        i = self._positions.get(chunk.id)
+        lexical, positions = self._snapshot()
+        i = positions.get(chunk.id)
         if i is None:
             return []
         out = []

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="Chroma server host; unset means Chroma on disk in data_dir.")
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
 
+    database_url: SecretStr | None = Field(
+        None,
+        description="Database for conversations and feedback, e.g. postgresql+psycopg://user:pass@host:5432/assistant; "
+        "unset: SQLite files in data_dir.",
+    )
+
     search_k: int = Field(5, ge=1, le=50, description="Number of passages returned by a search and used as sources.")
 
     answer_mode: Literal["extractive", "openai"] = Field(
@@ -70,7 +76,35 @@ class Settings(BaseSettings):
         5, ge=0, le=1000, description="Slack bot: questions per user per minute (0: no limit)."
     )
 
-    @field_validator("embed_base_url", "embed_model", "chroma_host", "openai_base_url", "openai_model", mode="before")
+    api_tokens: SecretStr | None = Field(
+        None,
+        description="Service API bearer tokens, comma-separated; required to serve beyond 127.0.0.1.",
+    )
+    api_max_inflight: int = Field(
+        64, ge=1, le=10_000, description="Service API: requests answered at once; more get HTTP 429."
+    )
+    api_max_body_bytes: int = Field(
+        65_536, ge=1024, le=10_000_000, description="Service API: largest request body accepted (else HTTP 413)."
+    )
+    log_questions: bool = Field(
+        False, description="Service logs include the question text (off: only its length)."
+    )
+    openai_breaker_failures: int = Field(
+        3, ge=1, le=100, description="Failures in a row after which the chat endpoint is not called for a while."
+    )
+    openai_breaker_cooldown: float = Field(
+        30.0, gt=0, le=3600, description="Seconds the chat endpoint is left alone after those failures."
+    )
+    warm_up: bool = Field(
+        True, description="`serve`: embed the index's sentences in the background at start (once; kept on disk)."
+    )
+    embed_cache_size: int = Field(
+        20_000, ge=0, le=1_000_000, description="Question and sentence vectors kept in memory (0: no cache)."
+    )
+
+    @field_validator(
+        "embed_base_url", "embed_model", "chroma_host", "openai_base_url", "openai_model", "database_url", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

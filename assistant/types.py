@@ -77,6 +77,8 @@ class Answer:
     latency_ms: float = 0.0
     conversation_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Seconds spent per stage ("retrieve", "rerank", "generate"), for metrics; not part of `to_json()`.
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         data = {

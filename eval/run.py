@@ -171,7 +171,7 @@ def _run_item(assistant: Assistant, item: GoldItem, mode: str, k: int | None, ju
     started = time.perf_counter()
     error = None
     try:
-        answer = assistant.ask(item.question, history_conversation(item), mode=mode, k=k)
+        answer = assistant.ask(item.question, history_conversation(item), mode=mode, k=k, remember=False)
     except LLMError as err:  # the endpoint failed and the assistant was set not to fall back
         error = str(err)
         answer = Answer(

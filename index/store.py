@@ -178,6 +178,16 @@ class IndexStore:
         name = self._registry_meta().get(self._key)
         return str(name) if name else None
 
+    def ping(self) -> None:
+        """Raise `StoreError` unless the Chroma store answers now (no cache involved)."""
+        try:
+            self.client.heartbeat()
+        except Exception as err:
+            raise StoreError(
+                f"the Chroma store is not reachable ({' '.join(str(err).split())[:200]}): check that the Chroma "
+                "server is running (ASSISTANT_CHROMA_HOST, ASSISTANT_CHROMA_PORT)"
+            ) from err
+
     def _active(self) -> Any | None:
         # Readers re-check the registry at most every `refresh_seconds`, so a switch made by an index run
         # (here or in another process) reaches them within that time, without a registry read per query.

@@ -53,12 +53,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", help="show the standalone question and scores")
 
     from eval.cli import add_parser as add_eval_parser
+    from ui.service import add_parser as add_serve_parser
     from ui.slack.app import add_parser as add_slack_parser
     from ui.web import add_parser as add_web_parser
 
     add_eval_parser(sub)
     add_web_parser(sub)
     add_slack_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -71,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         components = build_components(load_settings())
         from eval.cli import run as run_eval
+        from ui.service import run as run_serve
         from ui.slack.app import run as run_slack
         from ui.web import run as run_web
 
@@ -83,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "eval": run_eval,
             "web": run_web,
             "slack": run_slack,
+            "serve": run_serve,
         }[args.command]
         return handler(components, args)
     except PolicyAssistantError as err:
@@ -267,13 +271,17 @@ def _cmd_ask(components, args: argparse.Namespace) -> int:  # type: ignore[no-un
 
 def _stream_answer(events, debug: bool) -> None:  # type: ignore[no-untyped-def]
     """Print the answer as it streams, then its checked form (when it differs) and its sources."""
-    from assistant.core import Delta, Done
+    from assistant.core import Delta, Done, Reset
 
     streamed: list[str] = []
     for event in events:
         if isinstance(event, Delta):
             print(event.text, end="", flush=True)
             streamed.append(event.text)
+        elif isinstance(event, Reset):
+            if streamed:
+                print("\n[…]")  # what follows replaces the broken-off text above
+            streamed.clear()
         elif isinstance(event, Done):
             if streamed:
                 print()

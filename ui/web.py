@@ -26,9 +26,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import gradio as gr  # noqa: E402
 
-from assistant.core import Delta, Done  # noqa: E402
+from assistant.core import Delta, Done, Reset  # noqa: E402
+from assistant.feedback import FeedbackStore  # noqa: E402
 from index.errors import InputError, PolicyAssistantError  # noqa: E402
-from ui.feedback import FeedbackStore  # noqa: E402
 from ui.i18n import EXAMPLES, t  # noqa: E402
 
 USERS_ENV = "ASSISTANT_WEB_USERS"
@@ -44,7 +44,7 @@ class WebChat:
 
     def __init__(self, components: Any, feedback: FeedbackStore | None = None) -> None:
         self.components = components
-        self.feedback = feedback or FeedbackStore(components.settings.data_dir / "feedback.sqlite3")
+        self.feedback = feedback if feedback is not None else components.feedback
         self._sections: tuple[str | None, dict[tuple[str, str], str]] = (None, {})
 
     # -- header
@@ -111,6 +111,8 @@ class WebChat:
                 if isinstance(event, Delta):
                     turn["partial"] += event.text
                     yield self.messages(turns, ui), self.sources_html(turns, ui), turns, conversation_id
+                elif isinstance(event, Reset):
+                    turn["partial"] = ""
                 elif isinstance(event, Done):
                     turn["answer"] = event.answer.to_json()
         except PolicyAssistantError as err:
@@ -161,7 +163,10 @@ class WebChat:
         turn_index = message_index // 2
         if not 0 <= turn_index < len(turns) or not turns[turn_index].get("answer"):
             return None, t("rate_first", ui)
-        feedback_id = self.feedback.add(turns[turn_index]["answer"], "up" if liked else "down")
+        try:
+            feedback_id = self.feedback.add(turns[turn_index]["answer"], "up" if liked else "down")
+        except PolicyAssistantError as err:  # e.g. the database is down: say so instead of failing the callback
+            return None, str(err)
         return feedback_id, t("thanks", ui)
 
     def comment(self, feedback_id: int | None, text: str, ui: str = "nl") -> tuple[str, str]:
@@ -170,7 +175,7 @@ class WebChat:
             return text, t("rate_first", ui)
         try:
             self.feedback.set_comment(int(feedback_id), text)
-        except InputError as err:
+        except PolicyAssistantError as err:
             return text, str(err)
         return "", t("thanks_comment", ui)
 
@@ -549,7 +554,6 @@ def create_app(components: Any, users: Sequence[tuple[str, str]] = (), feedback:
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
 
-    chat = WebChat(components, feedback)
     app = FastAPI(title="policy-assistant", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/healthz")
@@ -561,6 +565,14 @@ def create_app(components: Any, users: Sequence[tuple[str, str]] = (), feedback:
         body = {"status": "ok" if status.chunks else "empty", "documents": status.documents, "chunks": status.chunks}
         return JSONResponse(body, status_code=200 if status.chunks else 503)
 
+    return mount_web(app, components, users, feedback)
+
+
+def mount_web(
+    app: Any, components: Any, users: Sequence[tuple[str, str]] = (), feedback: FeedbackStore | None = None
+) -> Any:
+    """Mount the chat at `/` of an existing FastAPI `app` (routes added before it keep precedence)."""
+    chat = WebChat(components, feedback)
     demo = build_blocks(chat, secret=_secret(components.settings.data_dir))
     demo.queue(default_concurrency_limit=8)
     return gr.mount_gradio_app(

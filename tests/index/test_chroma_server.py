@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,6 +13,7 @@ from assistant.build import Components
 from assistant.settings import Settings, load_settings
 from index.errors import StoreError
 from index.store import REGISTRY, open_client
+from tests.chroma import ChromaServer, free_port
 
 pytestmark = pytest.mark.server
 
@@ -85,82 +80,10 @@ Q_SCREENING = "Hoeveel dagen mag de controle van irreguliere migranten bij aanko
 Q_BLUE_CARD = "Which permit lets highly skilled workers from outside Europe work in the EU?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _chroma_executable() -> str:
-    script = Path(sys.executable).parent / "chroma"
-    exe = str(script) if script.exists() else shutil.which("chroma")
-    assert exe, "the `chroma` executable is not installed in this environment"
-    return exe
-
-
-@dataclass
-class ChromaServer:
-    path: Path
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def start(self, timeout: float = 30.0) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    _chroma_executable(),
-                    "run",
-                    "--path",
-                    str(self.path),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"chroma run exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                client = chromadb.HttpClient(
-                    host="127.0.0.1", port=self.port, settings=ChromaSettings(anonymized_telemetry=False)
-                )
-                client.heartbeat()
-                return
-            except Exception as err:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise AssertionError(
-                        f"chroma run did not answer within {timeout:g}s ({err}):\n{self.tail()}"
-                    ) from err
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
     root = tmp_path_factory.mktemp("chroma-server")
-    srv = ChromaServer(path=root / "db", port=_free_port(), log=root / "chroma.log")
+    srv = ChromaServer(path=root / "db", port=free_port(), log=root / "chroma.log")
     srv.start()
     yield srv
     srv.stop()
@@ -233,7 +156,7 @@ def test_a_second_service_instance_sees_the_same_index(
 
 
 def test_unreachable_server_gives_a_store_error_that_says_how_to_fix_it(tmp_path: Path) -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     with pytest.raises(StoreError) as info:
         open_client(tmp_path, "127.0.0.1", port)
     message = str(info.value)
