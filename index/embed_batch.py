@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.embed import Embedder
+from index.embed import Embedder, check_texts
 from index.errors import ConfigError
 
 
@@ -50,9 +50,7 @@ class BatchingEmbedder:
         return self.inner.dimension
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
-        if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of texts, not a single str; wrap it in a list")
-        request = _Request(list(texts), query)
+        request = _Request(check_texts(texts), query)
         if not request.texts:
             return self.inner.embed([], query=query)
         with self._ready:

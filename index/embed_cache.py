@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import Embedder
+from index.embed import Embedder, check_texts
 from index.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,7 @@ class CachingEmbedder:
         return self.inner.dimension
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
-        if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of texts, not a single str; wrap it in a list")
-        items = list(texts)
+        items = check_texts(texts)
         if not self.capacity or not items:
             return self.inner.embed(items, query=query)
         found: dict[int, np.ndarray] = {}
