@@ -101,7 +101,7 @@ class CachingEmbedder:
 class _DiskVectors:
     """Vectors in a SQLite file keyed by a hash of (query/passage, text); failures only cost the cache."""
 
-    def __init__(self, path: Path, dimension: int | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")

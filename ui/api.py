@@ -22,11 +22,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.chat import Conversation
-from assistant.core import MAX_QUESTION_CHARS, Delta, Done, Reset
+from assistant.core import MAX_QUESTION_CHARS, Delta, Done, Reset, validate_question
 from assistant.language import detect_language
 from assistant.types import Answer, Turn
 from index.corpus import resolve_doc_id
-from index.errors import InputError, PolicyAssistantError, StoreError
+from index.errors import InputError, PolicyAssistantError
 from ui.metrics import Metrics
 
 log = logging.getLogger("policy_assistant.api")
@@ -129,7 +129,7 @@ def build_router(components: Any, metrics: Metrics, *, log_questions: bool = Fal
     def doc_filter(doc_ids: list[str] | None) -> list[str] | None:
         if not doc_ids:
             return None
-        known = {d.doc_id for d in components.store.documents()}
+        known = {c.doc_id for c in components.store.chunks()}
         resolved = [resolve_doc_id(d, settings.corpus_dir) for d in doc_ids]
         unknown = [d for d, r in zip(doc_ids, resolved, strict=True) if r not in known]
         if unknown:
@@ -137,10 +137,6 @@ def build_router(components: Any, metrics: Metrics, *, log_questions: bool = Fal
                 f"unknown document {unknown[0]!r}; known documents: {', '.join(sorted(known))} (GET /v1/documents)"
             )
         return resolved
-
-    def ensure_index() -> None:
-        if not components.store.status().chunks:
-            raise StoreError("the index is empty: run `policy-assistant index`, then try again")
 
     # Sources repeat from question to question: count each text's tokens once.
     count = functools.lru_cache(maxsize=4096)(components.tokens.count)
@@ -169,7 +165,6 @@ def build_router(components: Any, metrics: Metrics, *, log_questions: bool = Fal
     @router.post("/v1/ask", tags=["assistant"], summary="Answer a question with cited sources")
     def ask(body: AskRequest) -> Response:
         """The same object as `policy-assistant ask --json`; with `stream: true`, server-sent events."""
-        ensure_index()
         options = {
             "doc_ids": doc_filter(body.doc_ids),
             "years": body.years,
@@ -190,9 +185,6 @@ def build_router(components: Any, metrics: Metrics, *, log_questions: bool = Fal
     @router.post("/v1/search", tags=["assistant"], summary="Find the passages closest to a query")
     def search(body: SearchRequest) -> JSONResponse:
         """Hybrid retrieval (the same as the assistant's), without composing an answer."""
-        from assistant.core import validate_question
-
-        ensure_index()
         started = time.perf_counter()
         query = validate_question(body.query)
         language = body.language or detect_language(query)
@@ -249,7 +241,6 @@ def build_router(components: Any, metrics: Metrics, *, log_questions: bool = Fal
     def chat_completions(body: ChatRequest) -> Response:
         """The last user message is the question and earlier user/assistant pairs its conversation. The
         reply's text lists its sources; the full sources are in the response's `sources` field."""
-        ensure_index()
         question, history = _chat_question(body.messages)
         conversation = Conversation(id=f"openai-{uuid.uuid4().hex}", turns=list(history))
         events = components.assistant.ask_stream(

@@ -94,25 +94,24 @@ class ServiceGuard:
         body = {"seen": 0, "over": False, "answered": False}
 
         async def send_with_id(message: Message) -> None:
-            if body["answered"]:
-                return  # the app's reply to a body we cut off: the 413 went out instead
-            if message["type"] == "http.response.start":
-                if body["over"]:
-                    # Frameworks report a body cut off while reading as their own 400: say what happened.
-                    body["answered"] = True
-                    self.metrics.rejected.labels("too_large").inc()
-                    await _reply(send_with_id_raw, 413, self._too_large(None), "too_large")
-                    return
-                status["code"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
-            await send(message)
-
-        async def send_with_id_raw(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
+
+        async def reject_too_large() -> None:
+            body["answered"] = True
+            self.metrics.rejected.labels("too_large").inc()
+            await _reply(send_with_id, 413, self._too_large(None), "too_large")
+
+        async def send_from_app(message: Message) -> None:
+            if body["answered"]:
+                return  # the app's reply to a body we cut off: the 413 went out instead
+            if message["type"] == "http.response.start" and body["over"]:
+                # Frameworks report a body cut off while reading as their own 400: say what happened.
+                await reject_too_large()
+                return
+            await send_with_id(message)
 
         async def receive_limited() -> Message:
             message = await receive()
@@ -143,12 +142,10 @@ class ServiceGuard:
                 self.inflight += 1
                 self.metrics.inflight.inc()
             try:
-                await self.app(scope, receive_limited if path.startswith("/v1/") else receive, send_with_id)
+                await self.app(scope, receive_limited if path.startswith("/v1/") else receive, send_from_app)
             except _BodyTooLarge:
                 if not body["answered"]:
-                    body["answered"] = True
-                    self.metrics.rejected.labels("too_large").inc()
-                    await _reply(send_with_id_raw, 413, self._too_large(None), "too_large")
+                    await reject_too_large()
             finally:
                 if limited:
                     self.inflight -= 1
@@ -180,7 +177,6 @@ class ServiceGuard:
     def _too_large(self, length: int | None) -> str:
         size = f"{length} bytes" if length else "too large"
         return f"the request body is {size}; the limit is {self.max_body} bytes (ASSISTANT_API_MAX_BODY_BYTES)"
-
 
 
 async def _reply(send: Send, status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> None:
@@ -298,16 +294,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
-def is_loopback(host: str) -> bool:
-    from ui.web import is_loopback as loopback
-
-    return loopback(host)
-
-
 def run(components: Any, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ui.web import USERS_ENV, users_from_env
+    from ui.web import USERS_ENV, is_loopback, users_from_env
 
     settings = components.settings
     if not 1 <= args.port <= 65535:
@@ -328,7 +318,7 @@ def run(components: Any, args: argparse.Namespace) -> int:
                 "or add --no-web to serve the API only"
             )
     logs.configure(args.log_level)
-    options = {"web": not args.no_web}
+    options = {"web": not args.no_web, "log_level": args.log_level}
     print(
         f"policy-assistant serve on http://{args.host}:{args.port} (API under /v1, docs at /docs"
         + (", web UI at /)" if options["web"] else ")"),
@@ -358,8 +348,8 @@ def app_from_environment() -> FastAPI:
     from assistant.settings import load_settings
     from ui.web import users_from_env
 
-    logs.configure(os.environ.get("POLICY_ASSISTANT_LOG_LEVEL", "info"))
     options = json.loads(os.environ.get("POLICY_ASSISTANT_SERVE", "{}"))
+    logs.configure(str(options.get("log_level", "info")))
     components = build_components(load_settings())
     settings = components.settings
     users = users_from_env(settings.web_users.get_secret_value() if settings.web_users else "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,70 +13,10 @@ from assistant.settings import Settings, load_settings
 from index.errors import StoreError
 from index.store import REGISTRY, open_client
 from tests.chroma import ChromaServer, free_port
+from tests.tiny_corpus import Q_BLUE_CARD, Q_SCREENING, write_tiny_corpus
 
 pytestmark = pytest.mark.server
 
-MANIFEST = {
-    "documents": [
-        {
-            "id": "asiel-2021",
-            "file": "asiel.txt",
-            "title": "Gemeenschappelijk asielbeleid in de Unie",
-            "short_title": "Asielbeleid",
-            "year": 2021,
-            "doc_type": "communication",
-            "reference": None,
-        },
-        {
-            "id": "talent-2019",
-            "file": "talent.txt",
-            "title": "Legale migratie en talent",
-            "short_title": "Legale migratie",
-            "year": 2019,
-            "doc_type": "factsheet",
-            "reference": None,
-        },
-    ]
-}
-ASIEL_TXT = """Gemeenschappelijk asielbeleid in de Unie
-
-
-1. INLEIDING
-
-De Europese Unie werkt aan een gemeenschappelijk stelsel voor asiel. Dit
-document beschrijft hoe de lidstaten samen de verantwoordelijkheid dragen.
-
-
-2. SOLIDARITEIT TUSSEN LIDSTATEN
-
-Een lidstaat die onder druk staat door een groot aantal aankomsten kan de
-andere lidstaten om hulp vragen, bijvoorbeeld door herplaatsing van
-asielzoekers of door steun bij de terugkeer van afgewezen aanvragers.
-
-
-3. PROCEDURES AAN DE BUITENGRENS
-
-Iedereen die de buitengrens irregulier overschrijdt, ondergaat eerst een
-screening met een identiteitscontrole, een gezondheidscontrole en een
-veiligheidscontrole. De screening duurt ten hoogste vijf dagen.
-"""
-TALENT_TXT = """Legale migratie en talent
-
-
-1. INLEIDING
-
-Veel sectoren in Europa kampen met een tekort aan personeel. Legale migratie
-kan helpen om die tekorten op de arbeidsmarkt op te vangen.
-
-
-2. DE EUROPESE BLAUWE KAART
-
-Hooggekwalificeerde werknemers van buiten de Unie kunnen een Europese blauwe
-kaart aanvragen. Daarvoor hebben zij een arbeidscontract nodig met een salaris
-boven een drempel die elke lidstaat vaststelt.
-"""
-Q_SCREENING = "Hoeveel dagen mag de controle van irreguliere migranten bij aankomst duren?"
-Q_BLUE_CARD = "Which permit lets highly skilled workers from outside Europe work in the EU?"
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
 @pytest.fixture(scope="module")
 def settings(server: ChromaServer, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("service")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "manifest.json").write_text(json.dumps(MANIFEST), encoding="utf-8")
-    (corpus / "asiel.txt").write_text(ASIEL_TXT, encoding="utf-8")
-    (corpus / "talent.txt").write_text(TALENT_TXT, encoding="utf-8")
+    corpus = write_tiny_corpus(root / "corpus")
     with pytest.MonkeyPatch.context() as mp:
         # Module fixtures run before conftest's per-test isolation: no ASSISTANT_* variables, no .env.
         for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:

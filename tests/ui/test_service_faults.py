@@ -22,9 +22,9 @@ from assistant.build import Components
 from assistant.settings import Settings, load_settings
 from tests import postgres as _postgres
 from tests.chroma import ChromaServer, free_port
-from tests.index.test_chroma_server import ASIEL_TXT, MANIFEST, Q_SCREENING, TALENT_TXT
 from tests.postgres import PostgresServer
 from tests.service import ServiceThread
+from tests.tiny_corpus import Q_SCREENING, write_tiny_corpus
 from ui.service import create_service
 
 pytestmark = pytest.mark.server
@@ -60,11 +60,7 @@ def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
 
 @pytest.fixture
 def settings(chroma: ChromaServer, postgres: PostgresServer, tmp_path: Path) -> Settings:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "manifest.json").write_text(json.dumps(MANIFEST), encoding="utf-8")
-    (corpus / "asiel.txt").write_text(ASIEL_TXT, encoding="utf-8")
-    (corpus / "talent.txt").write_text(TALENT_TXT, encoding="utf-8")
+    corpus = write_tiny_corpus(tmp_path / "corpus")
     postgres.start()  # an earlier test may have left it stopped
     user = f"svc_{uuid.uuid4().hex[:8]}"
     postgres.create_user(user, PASSWORD)  # a password, so the tests can check it never shows
