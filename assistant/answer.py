@@ -7,17 +7,17 @@ yield the answer text in pieces; the assistant checks the citations of whatever 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from assistant.lexical import LexicalIndex, terms
-from assistant.llm import LLM
-from assistant.types import Language, Message, Source, Turn
+from assistant.lexical import terms
+from assistant.llm import LLM  # noqa: TC001
+from assistant.types import Language, Message, Mode, Source, Turn
 from index.embed import Embedder
-from index.sentences import split_sentences
+from index.sentences import passage_sentences as candidate_sentences
 from prompts import render
 
 REFUSAL = {"nl": "Dat staat niet in de documenten.", "en": "The documents don't cover this."}
@@ -33,19 +33,22 @@ _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 @dataclass(frozen=True)
 class AnswerRequest:
+    """What an answerer gets: the standalone question, its sources, and what retrieval knew of it."""
+
     question: str  # standalone
     language: Language
     sources: tuple[Source, ...]
     history: tuple[Turn, ...] = ()
     query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
-    query_terms: tuple[str, ...] = ()
+    # The question's index terms with their weight (idf) in the lexical index, in a fixed order.
+    term_weights: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 class Answerer(Protocol):
     """Turns a request into answer text, streamed in pieces."""
 
     @property
-    def mode(self) -> str: ...
+    def mode(self) -> Mode: ...
 
     def answer(self, request: AnswerRequest) -> Iterator[str]: ...
 
@@ -54,11 +57,30 @@ class Answerer(Protocol):
 
 
 @dataclass(frozen=True)
+class SentenceWeights:
+    """Every constant of sentence scoring and selection. They were set by hand on the gold set's dev items
+    when the extractive mode was written (commits 6dba008, dea8b38); no ablation of each was recorded, so
+    re-tune them with `bench/answer.py` and `policy-assistant eval` on the dev split."""
+
+    rank_prior: float = 0.25  # a sentence of the n-th source (from 0) gets rank_prior / (1 + n)
+    number_bonus: float = 0.15  # the question asks for a figure or a date, and the sentence has a digit
+    year_bonus: float = 0.2  # the sentence names a year the question names
+    long_sentence_chars: int = 450  # sentences longer than this make poor answers ...
+    long_sentence_penalty: float = 0.1  # ... and lose this much
+    semantic_candidates: int = 8  # the best sentences by terms that are re-ranked by embedding similarity
+    semantic_weight: float = 1.5  # re-ranked score: score + semantic_weight × (similarity − semantic_centre)
+    semantic_centre: float = 0.8  # similarities above it raise a sentence, below it lower it
+    max_sentences: int = 3  # sentences in an answer
+    select_margin: float = 0.25  # a further sentence must score within this of the best one
+    duplicate_overlap: float = 0.7  # word overlap above which two sentences say the same thing
+
+
+@dataclass(frozen=True)
 class ScoredSentence:
     source: Source
     text: str
-    score: float
-    coverage: float
+    score: float  # term coverage plus the bonuses of `SentenceWeights` (and the re-ranking, when done)
+    coverage: float  # idf-weighted share of the question's terms in the sentence
     order: int  # position within the source
     similarity: float = 0.0  # cosine similarity to the question (only for the semantically re-ranked head)
 
@@ -66,41 +88,32 @@ class ScoredSentence:
 class ExtractiveAnswerer:
     """Composes a short answer from the source sentences that best answer the question. Deterministic."""
 
-    mode = "extractive"
+    mode = Mode("extractive")
 
-    def __init__(
-        self,
-        embedder: Embedder,
-        lexical: Callable[[], LexicalIndex] | None = None,
-        max_sentences: int = 3,
-        semantic_candidates: int = 8,
-    ) -> None:
+    def __init__(self, embedder: Embedder, weights: SentenceWeights | None = None) -> None:
         self.embedder = embedder
-        self.lexical = lexical
-        self.max_sentences = max_sentences
-        self.semantic_candidates = semantic_candidates
+        self.weights = weights or SentenceWeights()
 
     def rank(self, request: AnswerRequest) -> list[ScoredSentence]:
         """All sentences of the sources, best first."""
-        query_terms = sorted(set(request.query_terms))  # a fixed order keeps float sums identical run to run
-        index = self.lexical() if self.lexical else None
-        weights = {t: (index.idf(t) if index else 1.0) for t in query_terms}
+        w = self.weights
+        weights = request.term_weights
         total = sum(weights.values()) or 1.0
         asks_number = bool(_ASKS_NUMBER.search(request.question))
         years = set(_YEAR.findall(request.question))
         candidates: list[ScoredSentence] = []
         for rank, source in enumerate(request.sources):
-            prior = 0.25 / (1 + rank)
+            prior = w.rank_prior / (1 + rank)
             for order, text in enumerate(candidate_sentences(source.text)):
                 sentence_terms = set(terms(text))
-                coverage = sum(w for t, w in weights.items() if t in sentence_terms) / total
+                coverage = sum(weight for t, weight in weights.items() if t in sentence_terms) / total
                 score = coverage + prior
                 if asks_number and _NUMBER.search(text):
-                    score += 0.15
+                    score += w.number_bonus
                 if years and years & set(_YEAR.findall(text)):
-                    score += 0.2
-                if len(text) > 450:
-                    score -= 0.1  # very long sentences make poor answers
+                    score += w.year_bonus
+                if len(text) > w.long_sentence_chars:
+                    score -= w.long_sentence_penalty
                 candidates.append(ScoredSentence(source, text, score, coverage, order))
         candidates.sort(key=lambda s: -s.score)
         return self._semantic_rerank(candidates, request)
@@ -108,15 +121,23 @@ class ExtractiveAnswerer:
     def _semantic_rerank(self, candidates: list[ScoredSentence], request: AnswerRequest) -> list[ScoredSentence]:
         if request.query_vector is None or not candidates:
             return candidates
-        head = candidates[: self.semantic_candidates]
+        w = self.weights
+        head = candidates[: w.semantic_candidates]
         vectors = self.embedder.embed([s.text for s in head], query=False)
         similarity = vectors @ np.asarray(request.query_vector, dtype=np.float32)
         rescored = [
-            ScoredSentence(s.source, s.text, s.score + 1.5 * (float(sim) - 0.8), s.coverage, s.order, float(sim))
+            ScoredSentence(
+                s.source,
+                s.text,
+                s.score + w.semantic_weight * (float(sim) - w.semantic_centre),
+                s.coverage,
+                s.order,
+                float(sim),
+            )
             for s, sim in zip(head, similarity, strict=True)
         ]
         rescored.sort(key=lambda s: -s.score)
-        return rescored + candidates[self.semantic_candidates :]
+        return rescored + candidates[w.semantic_candidates :]
 
     def warm(self, texts: Iterable[str], batch: int = 32) -> int:
         """Embed the sentences of `texts` ahead of questions (into the embedder's cache); returns how many."""
@@ -128,12 +149,15 @@ class ExtractiveAnswerer:
     def select(self, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
         if not ranked:
             return []
+        w = self.weights
         best = ranked[0]
         chosen = [best]
         for s in ranked[1:]:
-            if len(chosen) == self.max_sentences:
+            if len(chosen) == w.max_sentences:
                 break
-            if s.score < best.score - 0.25 or any(_similar(s.text, c.text) for c in chosen):
+            if s.score < best.score - w.select_margin or any(
+                _similar(s.text, c.text, w.duplicate_overlap) for c in chosen
+            ):
                 continue
             chosen.append(s)
         # Keep the documents' reading order within each source, sources in rank order.
@@ -147,20 +171,9 @@ class ExtractiveAnswerer:
         yield compose(chosen, request.language)
 
 
-def candidate_sentences(text: str) -> list[str]:
-    """The sentences of a passage that can make an answer, whitespace-normalised (fragments under 25
-    characters, such as headings and list labels, are left out)."""
-    out = []
-    for a, b in split_sentences(text):
-        sentence = " ".join(text[a:b].split())
-        if len(sentence) >= 25:
-            out.append(sentence)
-    return out
-
-
-def _similar(a: str, b: str) -> bool:
+def _similar(a: str, b: str, overlap: float) -> bool:
     wa, wb = set(a.lower().split()), set(b.lower().split())
-    return len(wa & wb) / max(1, min(len(wa), len(wb))) > 0.7
+    return len(wa & wb) / max(1, min(len(wa), len(wb))) > overlap
 
 
 def compose(sentences: Sequence[ScoredSentence], language: Language) -> str:
@@ -190,8 +203,8 @@ class GenerativeAnswerer:
         self.llm = llm
 
     @property
-    def mode(self) -> str:
-        return f"openai:{self.llm.model}"
+    def mode(self) -> Mode:
+        return Mode("openai", self.llm.model)
 
     def messages(self, request: AnswerRequest) -> list[Message]:
         system = render(f"system_{request.language}")

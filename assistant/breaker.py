@@ -15,7 +15,7 @@ from typing import Literal
 
 from assistant.llm import LLM
 from assistant.types import Message
-from index.errors import ConfigError, LLMError
+from errors import ConfigError, LLMError
 
 State = Literal["closed", "open", "half-open"]
 

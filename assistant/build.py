@@ -1,4 +1,4 @@
-"""Wiring: turn one `Settings` into the parts the interfaces use."""
+"""Wiring: turn one `Settings` into the parts every interface uses (`build_assistant(settings)` → `Parts`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from functools import cached_property
 
 from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
 from assistant.breaker import CircuitBreaker
-from assistant.chat import ConversationStore
 from assistant.core import Assistant, Policy
-from assistant.db import Database, open_database
-from assistant.feedback import FeedbackStore
 from assistant.llm import LLM, OpenAIChat
-from assistant.retrieve import RetrievalConfig, Retriever
+from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from index.chunk import Chunker
 from index.corpus import read_manifest
@@ -22,12 +19,16 @@ from index.embed_cache import CachingEmbedder
 from index.pipeline import VERSIONS, Indexer
 from index.store import IndexStore, open_client
 from index.tokens import TokenCounter
-from index.types import DocumentInfo, Hit
+from index.types import DocumentInfo
+from storage.conversations import ConversationStore
+from storage.db import Database, open_database
+from storage.feedback import FeedbackStore
 
 
 @dataclass
-class Components:
-    """Lazily built parts; nothing heavy (model, Chroma) loads until it is first used."""
+class Parts:
+    """The assistant, its stores and their settings, built lazily: nothing heavy (the model, Chroma, a
+    database) loads until it is first used. Every interface and the evaluation receive this object."""
 
     settings: Settings
 
@@ -57,12 +58,7 @@ class Components:
     def indexer(self) -> Indexer:
         s = self.settings
         chunker = Chunker(self.tokens.count, max_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap)
-        return Indexer(self.store, self.embedder, chunker, s.corpus_dir)
-
-    def dense_search(self, query: str, k: int | None = None, doc_ids: list[str] | None = None) -> list[Hit]:
-        """Chunks nearest to `query` by embedding similarity."""
-        vector = self.embedder.embed([query], query=True)[0]
-        return self.store.search(vector, k or self.settings.search_k, doc_ids=doc_ids)
+        return Indexer(self.store, self.embedder, chunker, s.corpus_dir, sentence_cache=self.answer_embedder)
 
     @cached_property
     def answer_embedder(self) -> CachingEmbedder:
@@ -74,7 +70,7 @@ class Components:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.answer_embedder, RetrievalConfig(), documents=self.documents)
+        return Retriever(self.store, self.answer_embedder, documents=self.documents)
 
     @cached_property
     def documents(self) -> list[DocumentInfo]:
@@ -125,7 +121,7 @@ class Components:
         )
         return Assistant(
             retriever=self.retriever,
-            extractive=ExtractiveAnswerer(self.answer_embedder, self.retriever.lexical),
+            extractive=ExtractiveAnswerer(self.answer_embedder),
             generative=GenerativeAnswerer(llm) if llm else None,
             llm=llm,
             conversations=self.conversations,
@@ -135,10 +131,7 @@ class Components:
         )
 
 
-def build_components(settings: Settings) -> Components:
-    return Components(settings)
-
-
-def build_assistant(settings: Settings) -> Assistant:
-    """The assistant the interfaces share, wired from one settings object."""
-    return build_components(settings).assistant
+def build_assistant(settings: Settings) -> Parts:
+    """The parts every interface shares (assistant, stores, feedback, documents), wired from one settings
+    object; nothing heavy loads until it is first used."""
+    return Parts(settings)

@@ -1,8 +1,11 @@
 """The assistant: one question in, a grounded answer with checked citations out.
 
 `Assistant.ask` and `Assistant.ask_stream` are what the CLI, the web UI, the Slack bot and the evaluation
-call. A question passes each stage once: validate, detect the language, condense a follow-up, retrieve,
-decide whether the evidence is strong enough, answer (extractive or generative), check citations, record.
+call. The assistant orchestrates; a question passes each stage once, and no stage calls back into
+another: validate, detect the language, make a follow-up standalone (`conversation`), retrieve (`retrieve`:
+one `Retrieval` with the hits, the query vector and the terms' weights), decide whether the evidence is
+strong enough, answer (`answer`: extractive or generative, from that `Retrieval`), check citations (`cite`),
+record (the conversation store).
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Protocol
 
 from assistant.answer import (
     REFUSAL,
@@ -22,16 +25,14 @@ from assistant.answer import (
     compose,
     is_refusal,
 )
-from assistant.chat import Conversation, ConversationStore
 from assistant.cite import check
-from assistant.condense import condense, is_followup
+from assistant.conversation import Conversation, standalone_question
 from assistant.language import detect_language
 from assistant.lexical import terms
-from assistant.llm import LLM, complete
-from assistant.retrieve import Retrieved, Retriever
-from assistant.types import Answer, Language, Message, Source, Turn
-from index.errors import InputError, LLMError
-from prompts import render
+from assistant.llm import LLM
+from assistant.retrieve import Retrieval, Retriever
+from assistant.types import EXTRACTIVE, Answer, Language, Mode, ModeKind, Source, Timings, Turn
+from errors import InputError, LLMError
 
 MAX_QUESTION_CHARS = 2000
 
@@ -70,7 +71,14 @@ class Policy:
     min_sentence_similarity_en: float = 0.82
     fallback_on_error: bool = True  # the LLM is down, slow or rate-limited: answer extractively instead
     unverified_fallback: bool = False  # the LLM cited nothing valid: answer extractively instead of marking it
-    neighbours: bool = True
+
+
+class Conversations(Protocol):
+    """Where conversations are kept (`storage.conversations.ConversationStore`)."""
+
+    def get_or_new(self, conversation_id: str | None) -> Conversation: ...
+
+    def record(self, conversation: Conversation, answer: Answer) -> None: ...
 
 
 class Assistant:
@@ -82,9 +90,9 @@ class Assistant:
         extractive: ExtractiveAnswerer,
         generative: Answerer | None = None,
         llm: LLM | None = None,
-        conversations: ConversationStore | None = None,
+        conversations: Conversations | None = None,
         policy: Policy | None = None,
-        default_mode: str = "extractive",
+        default_mode: ModeKind = "extractive",
         forced_language: Language | None = None,
     ) -> None:
         self.retriever = retriever
@@ -99,14 +107,28 @@ class Assistant:
     # -- public API
 
     @property
-    def mode(self) -> str:
-        """The answer mode in use, as shown to users: `extractive` or `openai:<model>`."""
+    def mode(self) -> Mode:
+        """The answer mode in use (`str()` of it as shown to users: `extractive` or `openai:<model>`)."""
         return self.extractive.mode if self.default_mode == "extractive" else self._generative().mode
 
-    def ask(self, question: str, conversation: Conversation | str | None = None, **options: Any) -> Answer:
-        """Answer a question; `options`: doc_ids, years, mode, language, k."""
+    def ask(
+        self,
+        question: str,
+        conversation: Conversation | str | None = None,
+        *,
+        doc_ids: Sequence[str] | None = None,
+        years: Sequence[int] | None = None,
+        mode: ModeKind | None = None,
+        language: Language | None = None,
+        k: int | None = None,
+        remember: bool = True,
+    ) -> Answer:
+        """The finished answer of `ask_stream`."""
         answer: Answer | None = None
-        for event in self.ask_stream(question, conversation, **options):
+        events = self.ask_stream(
+            question, conversation, doc_ids=doc_ids, years=years, mode=mode, language=language, k=k, remember=remember
+        )
+        for event in events:
             if isinstance(event, Done):
                 answer = event.answer
         assert answer is not None
@@ -119,7 +141,7 @@ class Assistant:
         *,
         doc_ids: Sequence[str] | None = None,
         years: Sequence[int] | None = None,
-        mode: str | None = None,
+        mode: ModeKind | None = None,
         language: Language | None = None,
         k: int | None = None,
         remember: bool = True,
@@ -139,38 +161,35 @@ class Assistant:
 
         lang = language or self.forced_language or self._language(question, history)
         notices: list[str] = []
-        timings: dict[str, float] = {}
-        standalone = self._standalone(question, history, mode, notices)
-        with _timed(timings, "retrieve"):
-            query_vector = self.retriever.embedder.embed([standalone], query=True)[0]
-            hits = self.retriever.retrieve(
-                standalone, lang, k=k or self.policy.k, doc_ids=doc_ids, years=years, query_vector=query_vector
-            )
-            sources = self._sources(hits)
-        query_terms = tuple(self.retriever.query_terms(standalone, lang))
-        request = AnswerRequest(standalone, lang, sources, history, query_vector, query_terms)
+        clock = _Stopwatch()
+        standalone, notice = standalone_question(question, history, self.llm if mode == "openai" else None)
+        if notice:
+            notices.append(notice)
+        with clock.stage("retrieve"):
+            retrieval = self.retriever.retrieve(standalone, lang, k=k or self.policy.k, doc_ids=doc_ids, years=years)
+            sources = _sources(retrieval)
+        request = AnswerRequest(standalone, lang, sources, history, retrieval.query_vector, retrieval.term_weights)
 
         base = Answer(
             question=question,
             standalone_question=standalone,
             language=lang,
-            mode="extractive",
+            mode=EXTRACTIVE,
             text="",
             sources=sources,
             conversation_id=conv.id if conv else None,
-            timings=timings,
         )
-        if not self._evidence_is_strong(hits):
+        if not self._evidence_is_strong(retrieval):
             refusal = self._refusal(base, lang, sources)
             yield Delta(refusal.text)
-            yield Done(self._finish(refusal, started, notices, conv, remember))
+            yield Done(self._finish(refusal, started, clock, notices, conv, remember))
             return
 
         if mode == "openai":
-            answer = yield from self._generate(base, request, notices)
+            answer = yield from self._generate(base, request, clock, notices)
         else:
-            answer = yield from self._extract(base, request)
-        yield Done(self._finish(answer, started, notices, conv, remember))
+            answer = yield from self._extract(base, request, clock)
+        yield Done(self._finish(answer, started, clock, notices, conv, remember))
 
     # -- stages
 
@@ -187,61 +206,8 @@ class Assistant:
         default: Language = history[-1].language if history else "nl"
         return detect_language(question, default=default)
 
-    def _standalone(self, question: str, history: tuple[Turn, ...], mode: str, notices: list[str]) -> str:
-        if not history or not is_followup(question):
-            return question
-        if mode == "openai" and self.llm is not None:
-            lines = "\n".join(
-                f"{role}: {text}"
-                for t in history
-                for role, text in (("user", t.standalone_question or t.question), ("assistant", t.answer))
-            )
-            try:
-                rewritten = complete(self.llm, [Message("user", render("condense", history=lines, question=question))])
-                rewritten = " ".join(rewritten.split()).strip('"')
-                if 3 <= len(rewritten) <= MAX_QUESTION_CHARS:
-                    return rewritten
-            except LLMError as err:
-                notices.append(f"follow-up rewritten without the language model ({err})")
-        return condense(question, history)
-
-    def _sources(self, hits: list[Retrieved]) -> tuple[Source, ...]:
-        sources = []
-        retrieved = {h.chunk.id for h in hits}
-        for n, hit in enumerate(hits, start=1):
-            c = hit.chunk
-            text = c.text
-            if self.policy.neighbours and c.parts > 1:
-                text = self._with_neighbours(hit, retrieved)
-            sources.append(
-                Source(
-                    n=n,
-                    chunk_id=c.id,
-                    doc_id=c.doc_id,
-                    doc_title=c.doc_title,
-                    doc_short_title=c.doc_short_title,
-                    year=c.year,
-                    section=c.section_label,
-                    section_path=c.section_path,
-                    text=text,
-                    score=hit.dense,
-                    page=c.page,
-                )
-            )
-        return tuple(sources)
-
-    def _with_neighbours(self, hit: Retrieved, retrieved: set[str]) -> str:
-        """A hit that is one part of a long section: add the adjacent parts that were not retrieved
-        themselves, so a fact cut at a chunk edge is whole."""
-        text = hit.chunk.text
-        for other in self.retriever.neighbours(hit.chunk):
-            if other.id in retrieved or len(text) + len(other.text) > 4000:
-                continue
-            text = f"{other.text}\n\n{text}" if other.char_start < hit.chunk.char_start else f"{text}\n\n{other.text}"
-        return text
-
-    def _evidence_is_strong(self, hits: list[Retrieved]) -> bool:
-        return bool(hits) and max(h.dense for h in hits) >= self.policy.min_dense
+    def _evidence_is_strong(self, retrieval: Retrieval) -> bool:
+        return bool(retrieval.hits) and retrieval.best_similarity >= self.policy.min_dense
 
     def _sentence_is_strong(self, best: ScoredSentence, language: Language) -> bool:
         p = self.policy
@@ -254,8 +220,8 @@ class Assistant:
             lead += (" De dichtstbijzijnde passages: " if lang == "nl" else " The nearest passages: ") + nearest
         return replace(base, text=lead, refused=True)
 
-    def _extract(self, base: Answer, request: AnswerRequest):  # type: ignore[no-untyped-def]
-        with _timed(base.timings, "rerank"):
+    def _extract(self, base: Answer, request: AnswerRequest, clock: _Stopwatch):  # type: ignore[no-untyped-def]
+        with clock.stage("rerank"):
             ranked = self.extractive.rank(request)
         if not ranked or not self._sentence_is_strong(ranked[0], request.language):
             refusal = self._refusal(base, request.language, base.sources)
@@ -278,23 +244,23 @@ class Assistant:
             unverified=not checked.verified and bool(chosen),
         )
 
-    def _generate(self, base: Answer, request: AnswerRequest, notices: list[str]):  # type: ignore[no-untyped-def]
+    def _generate(  # type: ignore[no-untyped-def]
+        self, base: Answer, request: AnswerRequest, clock: _Stopwatch, notices: list[str]
+    ):
         generative = self._generative()
         pieces: list[str] = []
-        started = time.perf_counter()
         try:
-            for piece in generative.answer(request):
-                pieces.append(piece)
-                yield Delta(piece)
+            with clock.stage("generate"):
+                for piece in generative.answer(request):
+                    pieces.append(piece)
+                    yield Delta(piece)
         except LLMError as err:
-            _add_time(base.timings, "generate", started)
             if not self.policy.fallback_on_error:
                 raise
             notices.append(_fallback_notice(request.language, str(err)))
             yield Reset(str(err))
-            answer = yield from self._extract(base, request)
-            return replace(answer, extra={**answer.extra, "fallback": "llm_error"})
-        _add_time(base.timings, "generate", started)
+            answer = yield from self._extract(base, request, clock)
+            return replace(answer, fallback="llm_error")
         text = "".join(pieces).strip()
         mode = generative.mode
         if is_refusal(text):
@@ -308,8 +274,8 @@ class Assistant:
             if self.policy.unverified_fallback:
                 notices.append(_unverified_notice(request.language))
                 yield Reset("no checkable citations")
-                extractive = yield from self._extract(base, request)
-                return replace(extractive, extra={**extractive.extra, "fallback": "unverified"})
+                extractive = yield from self._extract(base, request, clock)
+                return replace(extractive, fallback="unverified")
             # Show the sources that best support what the model wrote, first.
             answer_terms = set(terms(checked.text))
             ranked = sorted(base.sources, key=lambda s: -len(answer_terms & set(terms(s.text))))
@@ -325,30 +291,65 @@ class Assistant:
         return self.generative
 
     def _finish(
-        self, answer: Answer, started: float, notices: list[str], conv: Conversation | None, remember: bool
+        self,
+        answer: Answer,
+        started: float,
+        clock: _Stopwatch,
+        notices: list[str],
+        conv: Conversation | None,
+        remember: bool,
     ) -> Answer:
-        """The answer with its latency and notices, added to the conversation (and stored with `remember`)."""
+        """The answer with its latency, timings and notices, added to the conversation (and stored with
+        `remember`)."""
         answer = replace(
-            answer, latency_ms=(time.perf_counter() - started) * 1000, notices=tuple(notices) + answer.notices
+            answer,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            notices=tuple(notices) + answer.notices,
+            timings=clock.timings(),
         )
         if conv is not None and self.conversations is not None and remember:
             self.conversations.record(conv, answer)
         elif conv is not None:
-            conv.add(Turn(answer.question, answer.text, answer.standalone_question, answer.language))
+            conv.add(answer.turn)
         return answer
 
 
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        _add_time(timings, stage, started)
+def _sources(retrieval: Retrieval) -> tuple[Source, ...]:
+    """The numbered sources of an answer: the retrieved passages in rank order."""
+    return tuple(
+        Source(
+            n=n,
+            chunk_id=hit.chunk.id,
+            doc_id=hit.chunk.doc_id,
+            doc_title=hit.chunk.doc_title,
+            doc_short_title=hit.chunk.doc_short_title,
+            year=hit.chunk.year,
+            section=hit.chunk.section_label,
+            section_path=hit.chunk.section_path,
+            text=hit.passage,
+            similarity=hit.similarity,
+            page=hit.chunk.page,
+        )
+        for n, hit in enumerate(retrieval.hits, start=1)
+    )
 
 
-def _add_time(timings: dict[str, float], stage: str, started: float) -> None:
-    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+class _Stopwatch:
+    """Seconds per stage of one answer, summed when a stage runs twice (an extractive fallback)."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._seconds[name] = self._seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def timings(self) -> Timings:
+        return Timings(**{f.name: self._seconds.get(f.name, 0.0) for f in fields(Timings)})
 
 
 def validate_question(question: str) -> str:

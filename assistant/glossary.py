@@ -12,7 +12,7 @@ import functools
 import importlib.resources
 import re
 
-from index.errors import ConfigError
+from errors import ConfigError
 
 GLOSSARY_FILE = "glossary_en_nl.tsv"
 

@@ -11,12 +11,13 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
-
-import openai
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from assistant.types import Message
-from index.errors import ConfigError, LLMError
+from errors import ConfigError, LLMError
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class OpenAIChat:
         self._max_tokens = max_tokens
         key = _from_env(api_key, "OPENAI_API_KEY")
         self._has_key = key is not None
+        import openai  # here, not at the top: the SDK takes most of a second to import, extractive needs none
+
         # The key lives only inside the SDK client, so no attribute of ours can print it.
         self._client = openai.OpenAI(
             base_url=self._base_url,
@@ -117,6 +120,8 @@ class OpenAIChat:
 
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
         """Yield the reply's text deltas; any failure, also mid-stream, raises `LLMError`."""
+        import openai
+
         if not messages:
             raise ValueError("stream() needs at least one message")
         payload: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
@@ -169,6 +174,8 @@ class OpenAIChat:
 
     def _error(self, err: Exception, *, streaming: bool) -> LLMError:
         """Translate an openai SDK error into one actionable line that never holds the key."""
+        import openai
+
         where = f"the language model at {self._base_url}"
         tried = f", tried {self._max_retries + 1} times" if self._max_retries else ""
         if isinstance(err, openai.APITimeoutError):

@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from errors import ConfigError
 from index.corpus import DEFAULT_CORPUS_DIR
-from index.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -86,15 +86,18 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         65_536, ge=1024, le=10_000_000, description="Service API: largest request body accepted (else HTTP 413)."
     )
-    log_questions: bool = Field(
-        False, description="Service logs include the question text (off: only its length)."
-    )
+    log_questions: bool = Field(False, description="Service logs include the question text (off: only its length).")
     openai_breaker_failures: int = Field(
         3, ge=1, le=100, description="Failures in a row after which the chat endpoint is not called for a while."
     )
     openai_breaker_cooldown: float = Field(
         30.0, gt=0, le=3600, description="Seconds the chat endpoint is left alone after those failures."
     )
+    judge_base_url: str | None = Field(
+        None, description="`eval`: OpenAI-compatible endpoint of the LLM judge (faithfulness, relevance)."
+    )
+    judge_model: str | None = Field(None, description="`eval`: the judge's model name at that endpoint.")
+    judge_api_key: SecretStr | None = Field(None, description="`eval`: key for the judge's endpoint.")
     warm_up: bool = Field(
         True, description="`serve`: embed the index's sentences in the background at start (once; kept on disk)."
     )
@@ -103,7 +106,15 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "embed_base_url", "embed_model", "chroma_host", "openai_base_url", "openai_model", "database_url", mode="before"
+        "embed_base_url",
+        "embed_model",
+        "chroma_host",
+        "openai_base_url",
+        "openai_model",
+        "database_url",
+        "judge_base_url",
+        "judge_model",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -146,5 +157,4 @@ def load_settings(**overrides: object) -> Settings:
             "ASSISTANT_ANSWER_MODE=openai needs ASSISTANT_OPENAI_MODEL and ASSISTANT_OPENAI_BASE_URL (or "
             "OPENAI_API_KEY for OpenAI itself); or use the extractive mode"
         )
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     return settings

@@ -1,12 +1,20 @@
-"""Domain types of the assistant: what the UI, the Slack bot and the evaluation see."""
+"""Domain types of the assistant: what the interfaces, the stores and the evaluation see.
+
+`Answer.to_json()` is the `ask --json` object (also `/v1/ask`'s reply and what the stores keep);
+`Answer.from_json()` reads it back, so an answer crosses every boundary as this one type.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, cast
 
 Language = Literal["nl", "en"]
 Role = Literal["user", "assistant", "system"]
+ModeKind = Literal["extractive", "openai"]
+# Why an extractive answer stands in for the model's: the endpoint failed, or it cited nothing checkable.
+Fallback = Literal["llm_error", "unverified"]
+LANGUAGES: tuple[Language, ...] = ("nl", "en")
 
 
 @dataclass(frozen=True)
@@ -15,6 +23,29 @@ class Message:
 
     role: Role
     content: str
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How an answer was made: `extractive`, or `openai` with the model's name."""
+
+    kind: ModeKind = "extractive"
+    model: str | None = None
+
+    def __str__(self) -> str:
+        return f"openai:{self.model}" if self.kind == "openai" else "extractive"
+
+    @classmethod
+    def parse(cls, label: str) -> Mode:
+        """`extractive` or `openai:<model>`, as `str(mode)` writes it."""
+        if label.startswith("openai:"):
+            return cls("openai", label.split(":", 1)[1])
+        if label == "openai":
+            return cls("openai", None)
+        return cls("extractive")
+
+
+EXTRACTIVE = Mode("extractive")
 
 
 @dataclass(frozen=True)
@@ -30,7 +61,7 @@ class Source:
     section: str  # heading as printed, e.g. "2.5 Een doeltreffend ... terugkeer"
     section_path: str
     text: str
-    score: float
+    similarity: float  # cosine similarity of the passage to the question
     page: int | None = None
     highlight: str = ""  # the sentence of `text` that best supports the answer
 
@@ -39,15 +70,34 @@ class Source:
             "n": self.n,
             "doc_id": self.doc_id,
             "doc_title": self.doc_title,
+            "doc_short_title": self.doc_short_title,
             "section": self.section,
             "text": self.text,
-            "score": round(self.score, 4),
+            "score": round(self.similarity, 4),  # the JSON name since the first release: cosine similarity
             "section_path": self.section_path,
             "year": self.year,
             "page": self.page,
             "chunk_id": self.chunk_id,
             "highlight": self.highlight,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Source:
+        year, page = data.get("year"), data.get("page")
+        return cls(
+            n=int(data.get("n", 0)),
+            chunk_id=str(data.get("chunk_id", "")),
+            doc_id=str(data.get("doc_id", "")),
+            doc_title=str(data.get("doc_title", "")),
+            doc_short_title=str(data.get("doc_short_title") or data.get("doc_title", "")),
+            year=int(year) if year is not None else None,
+            section=str(data.get("section", "")),
+            section_path=str(data.get("section_path", "")),
+            text=str(data.get("text", "")),
+            similarity=float(data.get("score", 0.0)),
+            page=int(page) if page is not None else None,
+            highlight=str(data.get("highlight", "")),
+        )
 
 
 @dataclass(frozen=True)
@@ -61,13 +111,26 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class Timings:
+    """Seconds an answer spent per stage, for metrics and logs; not part of `Answer.to_json()`."""
+
+    retrieve: float = 0.0
+    rerank: float = 0.0
+    generate: float = 0.0
+
+    def items(self) -> list[tuple[str, float]]:
+        """The stages that ran, with their seconds."""
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)]
+
+
+@dataclass(frozen=True)
 class Answer:
     """The result of `Assistant.ask`; `to_json()` is the `ask --json` object."""
 
     question: str
     standalone_question: str
     language: Language
-    mode: str  # "extractive" or "openai:<model>"
+    mode: Mode
     text: str
     sources: tuple[Source, ...]
     refused: bool = False
@@ -76,16 +139,15 @@ class Answer:
     notices: tuple[str, ...] = ()  # plain-language notes for the user (e.g. a fallback was used)
     latency_ms: float = 0.0
     conversation_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    # Seconds spent per stage ("retrieve", "rerank", "generate"), for metrics; not part of `to_json()`.
-    timings: dict[str, float] = field(default_factory=dict, compare=False)
+    fallback: Fallback | None = None
+    timings: Timings = field(default_factory=Timings, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        data = {
+        return {
             "question": self.question,
             "standalone_question": self.standalone_question,
             "language": self.language,
-            "mode": self.mode,
+            "mode": str(self.mode),
             "answer": self.text,
             "refused": self.refused,
             "unverified": self.unverified,
@@ -95,8 +157,37 @@ class Answer:
             "notices": list(self.notices),
             "conversation_id": self.conversation_id,
         }
-        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Answer:
+        """An answer read back from `to_json()`'s object (a client's copy, a stored turn)."""
+        language = data.get("language")
+        fallback = data.get("fallback")
+        return cls(
+            question=str(data.get("question", "")),
+            standalone_question=str(data.get("standalone_question", "")),
+            language=cast(Language, language if language in LANGUAGES else "nl"),
+            mode=Mode.parse(str(data.get("mode", "extractive"))),
+            text=str(data.get("answer", "")),
+            sources=tuple(Source.from_json(s) for s in data.get("sources") or () if isinstance(s, dict)),
+            refused=bool(data.get("refused", False)),
+            unverified=bool(data.get("unverified", False)),
+            flagged=tuple(str(f) for f in data.get("flagged") or ()),
+            notices=tuple(str(n) for n in data.get("notices") or ()),
+            latency_ms=float(data.get("latency_ms", 0.0) or 0.0),
+            conversation_id=data.get("conversation_id"),
+            fallback=cast(Fallback, fallback) if fallback in ("llm_error", "unverified") else None,
+        )
+
+    @property
+    def turn(self) -> Turn:
+        """The answer as a turn of its conversation."""
+        return Turn(self.question, self.text, self.standalone_question, self.language)
 
 
-def as_dict(obj: Any) -> dict[str, Any]:
-    return asdict(obj)
+@dataclass(frozen=True)
+class RecordedTurn:
+    """A stored turn of a conversation, for display and export: the answer as it was given, and when."""
+
+    answer: Answer
+    created: float

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from index.errors import DocumentError
+from errors import DocumentError
 from index.load import load_path
 from index.types import DocumentInfo, RawDocument
 

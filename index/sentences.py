@@ -81,6 +81,19 @@ def _trim_end(text: str, start: int, end: int) -> int:
     return end
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences of `text` as strings."""
-    return [text[a:b] for a, b in split_sentences(text)]
+# Sentences shorter than this are not answer candidates: shorter fragments are
+# headings and list labels ("Inleiding", "a) Solidariteit"), never an answer.
+PASSAGE_SENTENCE_MIN_CHARS = 25
+
+
+def passage_sentences(text: str) -> list[str]:
+    """The sentences of a passage that can make an answer, whitespace-normalised, fragments left out.
+
+    These are the texts the extractive answer re-ranks by embedding them, so their vectors are prebuilt too.
+    """
+    out = []
+    for a, b in split_sentences(text):
+        sentence = " ".join(text[a:b].split())
+        if len(sentence) >= PASSAGE_SENTENCE_MIN_CHARS:
+            out.append(sentence)
+    return out

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import tiktoken
 
-from index.errors import ConfigError, TokenizerError
+from errors import ConfigError, TokenizerError
 
 
 class _BpeFile(NamedTuple):

@@ -124,7 +124,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Hit:
-    """A chunk found by a search, with its score (higher is better)."""
+    """A chunk found by dense search."""
 
     chunk: Chunk
-    score: float
+    similarity: float  # cosine similarity to the query vector

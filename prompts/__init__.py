@@ -11,7 +11,7 @@ import functools
 import importlib.resources
 import re
 
-from index.errors import ConfigError
+from errors import ConfigError
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 

@@ -13,7 +13,7 @@ import pytest
 from assistant.breaker import CircuitBreaker
 from assistant.llm import LLM, OpenAIChat, complete
 from assistant.types import Message
-from index.errors import ConfigError, LLMError
+from errors import ConfigError, LLMError
 
 # `tests.assistant.*` needs the repository root on sys.path (see test_llm.py).
 _ROOT = str(Path(__file__).resolve().parents[2])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.glossary import GLOSSARY_FILE, expand_english, glossary, parse_glossary, translate_terms
-from index.errors import ConfigError
+from errors import ConfigError
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 

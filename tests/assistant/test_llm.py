@@ -12,7 +12,7 @@ import pytest
 
 from assistant.llm import LLM, OpenAIChat, complete
 from assistant.types import Message
-from index.errors import ConfigError, LLMError
+from errors import ConfigError, LLMError
 
 # `tests.assistant.*` needs the repository root on sys.path: `python -m pytest` run there adds it, the bare
 # `pytest` command does not (unless pytest's `pythonpath = ["."]` is set).

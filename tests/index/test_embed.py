@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from index.embed import E5Embedder, Embedder, OpenAIEmbedder, build_embedder
-from index.errors import ConfigError, EmbeddingError
+from errors import ConfigError, EmbeddingError
 
 PASSAGES = [
     "De Europese Unie wil de terugkeer van migranten zonder verblijfsrecht beter organiseren.",

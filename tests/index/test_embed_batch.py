@@ -14,7 +14,7 @@ import pytest
 
 from index.embed import Embedder
 from index.embed_batch import BatchingEmbedder
-from index.errors import ConfigError, EmbeddingError
+from errors import ConfigError, EmbeddingError
 
 DIMENSION = 8
 TIMEOUT = 10.0  # a deadlock fails the test after this long instead of hanging it

@@ -10,7 +10,7 @@ import pytest
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 
-from index.errors import DocumentError
+from errors import DocumentError
 from index.load import load_path, short_title, slugify
 
 

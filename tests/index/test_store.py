@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 from fpdf import FPDF
 
+from errors import EmbeddingError, StoreError
 from index.chunk import Chunker
 from index.embed import E5Embedder
-from index.errors import EmbeddingError, StoreError
 from index.pipeline import VERSIONS, Indexer
 from index.store import REGISTRY, IndexStore, open_client
 from index.tokens import TokenCounter
@@ -261,10 +261,10 @@ def test_search_finds_the_right_passage_for_a_dutch_paraphrase(indexed: Env, e5:
     assert (top.doc_id, top.section_label) == ("asiel-2021", "3. PROCEDURES AAN DE BUITENGRENS")
     assert "vijf dagen" in top.text
     assert top.year == 2021 and top.doc_title == ASIEL["title"]
-    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert [h.similarity for h in hits] == sorted((h.similarity for h in hits), reverse=True)
     # The score a user sees is the cosine similarity of the question and the stored passage vector.
     passage = e5.embed([top.embed_text])[0]
-    assert hits[0].score == pytest.approx(float(np.dot(vector, passage)), abs=2e-3)
+    assert hits[0].similarity == pytest.approx(float(np.dot(vector, passage)), abs=2e-3)
 
 
 def test_search_finds_the_right_passage_for_an_english_question(indexed: Env, e5: E5Embedder) -> None:
@@ -290,6 +290,21 @@ def test_doc_ids_and_years_filters_restrict_results(indexed: Env, e5: E5Embedder
     assert indexed.store.search(vector, k=5, doc_ids=["no-such-document"]) == []
 
 
+def test_approximate_search_beyond_the_exact_limit_finds_the_same_passages(
+    indexed: Env, e5: E5Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large index is searched through Chroma's HNSW index; on this small one both paths must agree, with
+    the same cosine similarity (llama-index's score transform undone)."""
+    import index.store
+
+    vector = query(e5, Q_SCREENING_NL)
+    exact = indexed.store.search(vector, k=3, doc_ids=["asiel-2021"])
+    monkeypatch.setattr(index.store, "EXACT_SEARCH_LIMIT", 0)
+    approximate = indexed.store.search(vector, k=3, doc_ids=["asiel-2021"])
+    assert [h.chunk.id for h in approximate] == [h.chunk.id for h in exact]
+    assert [h.similarity for h in approximate] == pytest.approx([h.similarity for h in exact], abs=1e-4)
+
+
 def test_search_on_an_empty_store_says_to_run_index(tmp_path: Path, e5: E5Embedder) -> None:
     store = IndexStore(open_client(tmp_path / "data"), model=e5.name, versions=VERSIONS)
     assert store.documents() == [] and store.chunks() == []
@@ -310,7 +325,7 @@ print(json.dumps({
     "active": store.active_name(),
     "chunks": [[c.id, c.text, c.section_path, c.year] for c in store.chunks()],
     "documents": [[d.doc_id, d.sections, d.chunks] for d in store.documents()],
-    "hits": [[h.chunk.id, h.score] for h in hits],
+    "hits": [[h.chunk.id, h.similarity] for h in hits],
 }))
 """
 
@@ -328,7 +343,7 @@ def test_a_restarted_process_sees_the_same_index(indexed: Env, e5: E5Embedder, t
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        env=dict(os.environ),
     )
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
@@ -336,7 +351,7 @@ def test_a_restarted_process_sees_the_same_index(indexed: Env, e5: E5Embedder, t
     assert seen["chunks"] == [[c.id, c.text, c.section_path, c.year] for c in indexed.store.chunks()]
     assert seen["documents"] == [[d.doc_id, d.sections, d.chunks] for d in indexed.store.documents()]
     assert [h[0] for h in seen["hits"]] == [h.chunk.id for h in expected_hits]
-    assert [h[1] for h in seen["hits"]] == pytest.approx([h.score for h in expected_hits], abs=1e-4)
+    assert [h[1] for h in seen["hits"]] == pytest.approx([h.similarity for h in expected_hits], abs=1e-4)
 
 
 # ------------------------------------------------------------------------------------------ incremental

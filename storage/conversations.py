@@ -1,4 +1,4 @@
-"""Conversations: an id, a bounded history of turns, stored in a database so they survive a restart.
+"""The conversation store: conversations and their turns in a database, so they survive a restart.
 
 The database is a SQLite file by default, or PostgreSQL shared by several instances of the service.
 """
@@ -8,32 +8,16 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
-from assistant.db import SECONDS, Database, open_database
-from assistant.types import Answer, Turn
-from index.errors import InputError, StoreError
-
-MAX_TURNS = 6  # turns kept for condensation and the model's context
-
-
-@dataclass
-class Conversation:
-    """A conversation in memory; `turns` holds the most recent `MAX_TURNS` turns."""
-
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    turns: list[Turn] = field(default_factory=list)
-
-    def add(self, turn: Turn) -> None:
-        self.turns.append(turn)
-        del self.turns[:-MAX_TURNS]
-
+from assistant.conversation import MAX_TURNS, Conversation
+from assistant.types import Answer, Mode, RecordedTurn, Source, Turn
+from errors import InputError, StoreError
+from storage.db import SECONDS, Database, open_database
 
 _METADATA = MetaData()
 _conversations = Table(
@@ -124,20 +108,14 @@ class ConversationStore:
 
     def record(self, conversation: Conversation, answer: Answer) -> None:
         """Append the answered turn to the conversation, in memory and in the database."""
-        turn = Turn(
-            question=answer.question,
-            answer=answer.text,
-            standalone_question=answer.standalone_question,
-            language=answer.language,
-        )
-        conversation.add(turn)
+        conversation.add(answer.turn)
         row = {
             "conversation_id": conversation.id,
             "question": answer.question,
             "standalone_question": answer.standalone_question,
             "answer": answer.text,
             "language": answer.language,
-            "mode": answer.mode,
+            "mode": str(answer.mode),
             "refused": int(answer.refused),
             "sources": json.dumps([s.to_json() for s in answer.sources], ensure_ascii=False),
             "unverified": int(answer.unverified),
@@ -164,7 +142,7 @@ class ConversationStore:
             f"position in {self.database.location}; ask again"
         )
 
-    def history(self, conversation_id: str) -> list[dict[str, object]]:
+    def history(self, conversation_id: str) -> list[RecordedTurn]:
         """Every stored turn of a conversation, oldest first, with its sources (for display and export)."""
         t = _turns.c
         with self.database.connect("read the conversation") as db:
@@ -186,19 +164,22 @@ class ConversationStore:
                 .order_by(t.position)
             ).all()
         return [
-            {
-                "question": q,
-                "standalone_question": s,
-                "answer": a,
-                "language": lang,
-                "mode": m,
-                "refused": bool(r),
-                "sources": json.loads(src),
-                "created": c,
-                "unverified": bool(u),
-                "flagged": json.loads(f),
-                "notices": json.loads(n),
-            }
+            RecordedTurn(
+                answer=Answer(
+                    question=q,
+                    standalone_question=s,
+                    language=lang,
+                    mode=Mode.parse(m),
+                    text=a,
+                    sources=tuple(Source.from_json(x) for x in json.loads(src)),
+                    refused=bool(r),
+                    unverified=bool(u),
+                    flagged=tuple(json.loads(f)),
+                    notices=tuple(json.loads(n)),
+                    conversation_id=conversation_id,
+                ),
+                created=c,
+            )
             for q, s, a, lang, m, r, src, c, u, f, n in rows
         ]
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.build import build_components
-from assistant.chat import ConversationStore
-from assistant.db import open_database
-from assistant.feedback import FeedbackStore
+from assistant.build import build_assistant
 from assistant.settings import load_settings
-from index.errors import ConfigError, StoreError
+from assistant.types import Answer
+from errors import ConfigError, StoreError
+from storage.conversations import ConversationStore
+from storage.db import open_database
+from storage.feedback import FeedbackStore
 from tests.postgres import PostgresServer, free_port
 
 SECRET = "s3cr3t-Wachtwoord"
@@ -95,9 +96,9 @@ def test_wrong_password_is_a_store_error_that_shows_neither_password(postgres: P
 
 
 def test_without_a_url_conversations_and_feedback_stay_in_their_sqlite_files(tmp_path: Path) -> None:
-    components = build_components(load_settings(data_dir=tmp_path, _env_file=None))
+    components = build_assistant(load_settings(data_dir=tmp_path, _env_file=None))
     components.conversations.new()
-    components.feedback.add({"question": "q", "answer": "a"}, "up")
+    components.feedback.add(Answer.from_json({"question": "q", "answer": "a"}), "up")
     assert components.database is None
     assert sorted(p.name for p in tmp_path.glob("*.sqlite3")) == ["conversations.sqlite3", "feedback.sqlite3"]
 
@@ -110,9 +111,11 @@ def test_with_a_url_conversations_and_feedback_share_one_postgresql_database(
     url = postgres.create_database(owner="components_user").replace("postgresql+psycopg://", "postgresql://")
     settings = load_settings(data_dir=tmp_path, database_url=url, _env_file=None)
     assert SECRET not in repr(settings) and SECRET not in str(settings.model_dump())
-    first, second = build_components(settings), build_components(settings)  # two service instances
+    first, second = build_assistant(settings), build_assistant(settings)  # two service instances
     conversation = first.conversations.new()
-    feedback_id = first.feedback.add({"question": "q", "answer": "a", "conversation_id": conversation.id}, "down")
+    feedback_id = first.feedback.add(
+        Answer.from_json({"question": "q", "answer": "a", "conversation_id": conversation.id}), "down"
+    )
     second.feedback.set_comment(feedback_id, "bron ontbreekt")
     assert second.conversations.get(conversation.id).id == conversation.id
     assert [(f.id, f.conversation_id, f.comment) for f in first.feedback.all()] == [

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemy
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import TypeEngine
 
-from index.errors import ConfigError, StoreError
+from errors import ConfigError, StoreError
 
 SETTING = "ASSISTANT_DATABASE_URL"
 SQLITE_BUSY_SECONDS = 10  # how long a SQLite writer waits for another one before giving up

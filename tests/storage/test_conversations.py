@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chat import MAX_TURNS, ConversationStore
-from assistant.types import Answer
-from index.errors import InputError
+from assistant.conversation import MAX_TURNS
+from assistant.types import EXTRACTIVE, Answer
+from errors import InputError
+from storage.conversations import ConversationStore
 
 
 def _answer(text: str, **marks: object) -> Answer:
@@ -17,7 +18,7 @@ def _answer(text: str, **marks: object) -> Answer:
         question=f"vraag {text}",
         standalone_question=f"vraag {text}",
         language="nl",
-        mode="extractive",
+        mode=EXTRACTIVE,
         text=text,
         sources=(),
         **marks,
@@ -30,8 +31,8 @@ def test_marks_survive_a_restart(tmp_path: Path) -> None:
     store.record(conversation, _answer("een", unverified=True, flagged=("In 2019 waren het er 5.",), notices=("n",)))
     store.close()
     history = ConversationStore(tmp_path / "c.sqlite3").history(conversation.id)
-    assert history[0]["unverified"] is True
-    assert history[0]["flagged"] == ["In 2019 waren het er 5."] and history[0]["notices"] == ["n"]
+    assert history[0].answer.unverified is True
+    assert list(history[0].answer.flagged) == ["In 2019 waren het er 5."] and list(history[0].answer.notices) == ["n"]
 
 
 def test_history_for_condensation_is_bounded(tmp_path: Path) -> None:
@@ -65,4 +66,4 @@ def test_a_database_from_before_the_marks_is_upgraded_without_losing_turns(tmp_p
     db.close()
     store = ConversationStore(path)
     store.record(store.get("oud"), _answer("a1", unverified=True))
-    assert [(h["answer"], h["unverified"]) for h in store.history("oud")] == [("a0", False), ("a1", True)]
+    assert [(h.answer.text, h.answer.unverified) for h in store.history("oud")] == [("a0", False), ("a1", True)]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chat import ConversationStore
-from assistant.db import Database, open_database
-from assistant.feedback import FeedbackStore
-from assistant.types import Answer, Source
-from index.errors import StoreError
+from assistant.types import EXTRACTIVE, Answer, Source
+from errors import StoreError
+from storage.conversations import ConversationStore
+from storage.db import Database, open_database
+from storage.feedback import FeedbackStore
 from tests.postgres import PostgresServer
 
 SECRET = "herstart-Geheim-42"
@@ -28,7 +28,7 @@ def _answer(text: str, **marks: object) -> Answer:
         question=f"vraag {text}",
         standalone_question=f"vraag {text}",
         language="nl",
-        mode="extractive",
+        mode=EXTRACTIVE,
         text=text,
         sources=(source,),
         **marks,
@@ -67,12 +67,18 @@ def test_what_one_instance_writes_another_reads(open_instance: Callable[[], Inst
     assert [t.answer for t in seen_by_b.turns] == ["een"]
     conversations_b.record(seen_by_b, _answer("twee"))
     history = conversations_a.history(conversation.id)
-    assert [h["answer"] for h in history] == ["een", "twee"]
-    assert (history[0]["unverified"], history[0]["flagged"], history[0]["notices"]) == (True, ["5 in 2019"], ["n"])
-    assert history[0]["sources"][0]["doc_id"] == "pact"
-    assert abs(float(history[1]["created"]) - time.time()) < 60  # a timestamp, not rounded to minutes
+    assert [h.answer.text for h in history] == ["een", "twee"]
+    assert (history[0].answer.unverified, list(history[0].answer.flagged), list(history[0].answer.notices)) == (
+        True,
+        ["5 in 2019"],
+        ["n"],
+    )
+    assert history[0].answer.sources[0].doc_id == "pact"
+    assert abs(float(history[1].created) - time.time()) < 60  # a timestamp, not rounded to minutes
 
-    rating = feedback_a.add({"question": "vraag een", "answer": "een", "conversation_id": conversation.id}, "down")
+    rating = feedback_a.add(
+        Answer.from_json({"question": "vraag een", "answer": "een", "conversation_id": conversation.id}), "down"
+    )
     feedback_b.set_comment(rating, "Bron klopt niet")
     feedback_b.add_slack_ids(rating, "U1", "C1", "1.2", "T1")
     assert [(f.id, f.rating, f.comment, f.conversation_id) for f in feedback_a.all()] == [
@@ -106,7 +112,7 @@ def test_concurrent_turns_to_one_conversation_are_all_kept(open_instance: Callab
     for thread in threads:
         thread.join(timeout=120)
     assert not errors
-    answers = [h["answer"] for h in instances[1][0].history(conversation_id)]
+    answers = [h.answer.text for h in instances[1][0].history(conversation_id)]
     assert len(answers) == len(threads) * turns_per_thread
     for n in range(len(instances)):
         for t in range(threads_per_instance):
@@ -125,7 +131,7 @@ def test_instances_starting_together_on_an_empty_database_all_come_up(location: 
             opened.append(database)
             start.wait()
             ConversationStore(database).new()
-            FeedbackStore(database).add({"question": "q", "answer": "a"}, "up")
+            FeedbackStore(database).add(Answer.from_json({"question": "q", "answer": "a"}), "up")
         except BaseException as err:  # noqa: BLE001 - reported by the assertion below
             errors.append(err)
 
@@ -150,14 +156,14 @@ def test_a_database_restart_loses_nothing_and_the_same_stores_carry_on(postgres:
     conversation = conversations.new()
     for i in range(3):
         conversations.record(conversation, _answer(str(i)))
-    rating = feedback.add({"question": "q", "answer": "a"}, "up")
+    rating = feedback.add(Answer.from_json({"question": "q", "answer": "a"}), "up")
 
     postgres.stop()
     try:
         during = {
             "record": lambda: conversations.record(conversations.get_or_new(None), _answer("tijdens")),
             "history": lambda: conversations.history(conversation.id),
-            "rate": lambda: feedback.add({"question": "q", "answer": "a"}, "down"),
+            "rate": lambda: feedback.add(Answer.from_json({"question": "q", "answer": "a"}), "down"),
             "comment": lambda: feedback.set_comment(rating, "tijdens"),
             "ping": feedback.ping,
         }
@@ -172,7 +178,7 @@ def test_a_database_restart_loses_nothing_and_the_same_stores_carry_on(postgres:
         postgres.start()
 
     # The same objects, not rebuilt: every row from before is there, and writing works again.
-    assert [h["answer"] for h in conversations.history(conversation.id)] == ["0", "1", "2"]
+    assert [h.answer.text for h in conversations.history(conversation.id)] == ["0", "1", "2"]
     conversations.record(conversation, _answer("3"))
     assert [t.answer for t in conversations.get(conversation.id).turns] == ["0", "1", "2", "3"]
     feedback.set_comment(rating, "na de herstart")
