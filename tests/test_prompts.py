@@ -8,7 +8,7 @@ import re
 import pytest
 
 import prompts
-from index.errors import ConfigError
+from errors import ConfigError
 
 EXPECTED = {
     "system_nl": [],
@@ -80,13 +80,6 @@ def test_judges_show_the_exact_refusals_and_a_json_reply() -> None:
         assert example, f"{name} shows no JSON reply"
         reply = json.loads(example.group())
         assert set(reply) == {"score", "reason"} and 0 <= reply["score"] <= 1
-
-
-def test_answer_prompt_keeps_sources_between_delimiters_and_before_the_question() -> None:
-    text = prompts.render("answer", sources="[1] De Commissie stelt voor ...", question="Wat stelt de Commissie voor?")
-    start, end = text.index("<sources>\n"), text.index("\n</sources>")
-    assert text[start:end].endswith("[1] De Commissie stelt voor ...")
-    assert text.index("</sources>") < text.index("Wat stelt de Commissie voor?")
 
 
 def test_values_are_inserted_verbatim_and_not_rendered_again() -> None:
