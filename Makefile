@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser postgres run index test lint bench clean
+.PHONY: setup browser postgres run index vectors test lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ postgres:
 index: setup
 	$(BIN)/policy-assistant index --if-needed
 
+# Rewrites corpus/vectors.npz, the bundled corpus' prebuilt vectors, after a change to the corpus, parser,
+# chunker or model (tests/index/test_prebuilt.py says when); embeds everything, a few minutes on 2 cores.
+vectors: setup
+	env -u ASSISTANT_EMBED_BACKEND -u ASSISTANT_CHUNK_TOKENS -u ASSISTANT_CHUNK_OVERLAP -u ASSISTANT_CORPUS_DIR \
+		$(BIN)/policy-assistant index --write-prebuilt
+
 run: index
 	$(BIN)/policy-assistant web
 
@@ -34,7 +40,7 @@ test: setup browser postgres
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check assistant index prompts eval ui tests bench
+	$(BIN)/ruff check errors.py assistant index prompts eval ui storage tests bench
 	$(BIN)/mypy
 
 bench: setup

@@ -14,14 +14,14 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from errors import ConfigError
 from index.embed import Embedder, check_texts
-from index.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class CachingEmbedder:
         self._hits = 0
         self._misses = 0
         self._disk = _DiskVectors.open(directory, inner.name) if directory is not None and capacity else None
+        self._tags: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -93,6 +94,30 @@ class CachingEmbedder:
                 found[i] = by_text[items[i]]
         return np.stack([found[i] for i in range(len(items))]).astype(np.float32, copy=False)
 
+    def seed(self, vectors: Mapping[str, np.ndarray], *, query: bool = False, tag: str | None = None) -> None:
+        """Take vectors computed elsewhere (the prebuilt ones) as if the model had returned them.
+
+        They go to the disk file, or without one into memory; `tag` names the batch for `seeded`.
+        """
+        if not self.capacity:
+            return
+        rows = {text: np.array(v, dtype=np.float32) for text, v in vectors.items()}
+        if self._disk:
+            self._disk.put(rows, query, tag=tag)
+            return
+        with self._lock:
+            for text, vector in rows.items():
+                vector.setflags(write=False)
+                self._vectors[(query, text)] = vector
+            while len(self._vectors) > self.capacity:
+                self._vectors.popitem(last=False)
+        if tag:
+            self._tags.add(tag)
+
+    def seeded(self, tag: str) -> bool:
+        """Whether `seed` already took the batch named `tag` (kept on disk across processes)."""
+        return self._disk.has_tag(tag) if self._disk else tag in self._tags
+
     def stats(self) -> CacheStats:
         with self._lock:
             return CacheStats(self._hits, self._misses, len(self._vectors), self.capacity)
@@ -106,6 +131,7 @@ class _DiskVectors:
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS seeds (tag TEXT PRIMARY KEY)")
         self._lock = threading.Lock()
 
     @classmethod
@@ -135,10 +161,20 @@ class _DiskVectors:
             log.warning("vector cache read failed (%s)", err)
         return found
 
-    def put(self, vectors: dict[str, np.ndarray], query: bool) -> None:
+    def put(self, vectors: dict[str, np.ndarray], query: bool, tag: str | None = None) -> None:
         rows = [(self._key(t, query), np.asarray(v, dtype=np.float32).tobytes()) for t, v in vectors.items()]
         try:
             with self._lock, self._db:
                 self._db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", rows)
+                if tag:
+                    self._db.execute("INSERT OR IGNORE INTO seeds VALUES (?)", (tag,))
         except sqlite3.Error as err:
             log.warning("vector cache write failed (%s)", err)
+
+    def has_tag(self, tag: str) -> bool:
+        try:
+            with self._lock:
+                return self._db.execute("SELECT 1 FROM seeds WHERE tag = ?", (tag,)).fetchone() is not None
+        except sqlite3.Error as err:
+            log.warning("vector cache read failed (%s)", err)
+            return False

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
+from errors import DocumentError
 from index.chunk import CHUNKER_VERSION, Chunker
 from index.corpus import load_corpus
 from index.embed import Embedder
-from index.errors import DocumentError
+from index.embed_cache import CachingEmbedder
 from index.load import load_path
 from index.parse import PARSER_VERSION, parse
+from index.prebuilt import PrebuiltVectors
+from index.sentences import passage_sentences
 from index.store import IndexStore, SyncReport
 from index.types import Chunk, DocumentInfo, ParsedDocument, RawDocument
 
@@ -24,16 +30,36 @@ class IndexReport:
     documents: list[ParsedDocument]
     chunks: list[Chunk]
     warnings: list[str] = field(default_factory=list)
+    prebuilt: int = 0  # chunk vectors taken from the bundled corpus' prebuilt vectors (counted in sync.embedded)
+    seeded: int = 0  # sentence vectors put into the sentence cache from them
 
 
 class Indexer:
-    """Parses, chunks and embeds the corpus plus the user's own documents, incrementally."""
+    """Parses, chunks and embeds the corpus plus the user's own documents, incrementally.
 
-    def __init__(self, store: IndexStore, embedder: Embedder, chunker: Chunker, corpus_dir: Path | None) -> None:
+    Chunk vectors come from the corpus folder's prebuilt vectors where their key matches exactly, and the
+    sentence vectors found there are put into `sentence_cache` (the answerer's cache), so that nothing of
+    the bundled corpus is embedded on a fresh machine.
+    """
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        corpus_dir: Path | None,
+        sentence_cache: CachingEmbedder | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.corpus_dir = corpus_dir
+        self.sentence_cache = sentence_cache
+
+    @cached_property
+    def prebuilt(self) -> PrebuiltVectors | None:
+        """The corpus folder's prebuilt vectors, loaded on first use (None: there are none)."""
+        return PrebuiltVectors.load(self.corpus_dir) if self.corpus_dir else None
 
     def collect(self, new_paths: Sequence[Path] = ()) -> tuple[list[RawDocument], list[str], list[str]]:
         """Documents to index: corpus, previously added sources that still exist, and `new_paths`.
@@ -64,18 +90,13 @@ class Indexer:
         *,
         rebuild: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        use_prebuilt: bool = True,
     ) -> IndexReport:
+        """Bring the index up to date; `use_prebuilt=False` embeds everything that is not already indexed."""
         raws, sources, warnings = self.collect(new_paths)
-        docs = []
-        for raw in raws:
-            doc = parse(raw)
-            if not any(s.paragraphs for s in doc.sections):
-                if raw.info.file and Path(raw.info.file).resolve() in {Path(p).resolve() for p in new_paths}:
-                    raise DocumentError(f"cannot index {raw.info.file}: no readable text was found in it")
-                warnings.append(f"skipped {raw.info.file or raw.info.id}: no readable text")
-                continue
-            docs.append(doc)
+        docs = self._parse(raws, new_paths, warnings)
         chunks = [c for doc in docs for c in self.chunker.chunk(doc)]
+        prebuilt = self.prebuilt if use_prebuilt else None
         total = len(chunks)
         done = 0
 
@@ -85,11 +106,54 @@ class Indexer:
             if progress:
                 progress(done, total)
 
-        report = self.store.sync(
-            chunks, lambda texts: self.embedder.embed(texts, query=False), rebuild=rebuild, progress=step
-        )
+        taken = 0
+
+        def embed(texts: list[str]) -> np.ndarray:
+            nonlocal taken
+            if prebuilt:
+                known = prebuilt.lookup(texts, model=self.embedder.name, versions=self.store.versions)
+            else:
+                known = [None] * len(texts)
+            todo = [t for t, v in zip(texts, known, strict=True) if v is None]
+            fresh = iter(self.embedder.embed(todo, query=False) if todo else ())
+            taken += len(texts) - len(todo)
+            return np.stack([v if v is not None else next(fresh) for v in known])
+
+        report = self.store.sync(chunks, embed, rebuild=rebuild, progress=step)
         self.store.set_sources(sources)
-        return IndexReport(sync=report, documents=docs, chunks=chunks, warnings=warnings)
+        seeded = 0
+        if prebuilt and self.sentence_cache is not None:
+            seeded = prebuilt.seed(self.sentence_cache, (c.text for c in chunks), versions=self.store.versions)
+        return IndexReport(report, docs, chunks, warnings, prebuilt=taken, seeded=seeded)
+
+    def corpus_chunks(self) -> list[Chunk]:
+        """The bundled corpus' chunks alone, as an index run makes them."""
+        raws = load_corpus(self.corpus_dir) if self.corpus_dir else []
+        return [c for doc in self._parse(raws, (), []) for c in self.chunker.chunk(doc)]
+
+    def write_prebuilt(self) -> Path:
+        """Embed the bundled corpus' chunks and their sentences afresh and write them as its prebuilt vectors."""
+        if self.corpus_dir is None:
+            raise DocumentError("no corpus folder to write prebuilt vectors for: set ASSISTANT_CORPUS_DIR")
+        chunks = self.corpus_chunks()
+        texts = [c.embed_text for c in chunks] + [s for c in chunks for s in passage_sentences(c.text)]
+        path = PrebuiltVectors.build(texts, self.embedder, versions=self.store.versions).save(self.corpus_dir)
+        self.__dict__.pop("prebuilt", None)  # the next run reads the new artefact
+        return path
+
+    @staticmethod
+    def _parse(raws: list[RawDocument], new_paths: Sequence[Path], warnings: list[str]) -> list[ParsedDocument]:
+        """Parsed documents with readable text; a new path without any raises `DocumentError`."""
+        docs = []
+        for raw in raws:
+            doc = parse(raw)
+            if not any(s.paragraphs for s in doc.sections):
+                if raw.info.file and Path(raw.info.file).resolve() in {Path(p).resolve() for p in new_paths}:
+                    raise DocumentError(f"cannot index {raw.info.file}: no readable text was found in it")
+                warnings.append(f"skipped {raw.info.file or raw.info.id}: no readable text")
+                continue
+            docs.append(doc)
+        return docs
 
 
 def _unique_files(raws: list[RawDocument]) -> list[RawDocument]:

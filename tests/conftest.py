@@ -9,9 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 
-os.environ["ANONYMIZED_TELEMETRY"] = "False"
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
@@ -64,23 +61,23 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
 def corpus_settings(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Settings whose index holds the whole bundled corpus.
 
-    The index lives in pytest's cache folder and is updated incrementally, so only the first run on a
-    machine (and runs after the parser or chunker changed) pays for embedding the corpus.
+    The index lives in pytest's cache folder and is updated incrementally; its vectors come from the
+    corpus' prebuilt vectors (`corpus/vectors.npz`), so not even the first run embeds the corpus.
     """
     from pathlib import Path
 
-    from assistant.build import build_components
+    from assistant.build import build_assistant
     from assistant.settings import load_settings
 
     data_dir = Path(request.config.cache.mkdir("corpus-index"))
     settings = load_settings(data_dir=data_dir, _env_file=None)
-    build_components(settings).indexer.run()
+    build_assistant(settings).indexer.run()
     return settings
 
 
 @pytest.fixture(scope="session")
 def corpus_components(corpus_settings):  # type: ignore[no-untyped-def]
     """The parts wired from `corpus_settings`, shared by the tests that only read the index."""
-    from assistant.build import build_components
+    from assistant.build import build_assistant
 
-    return build_components(corpus_settings)
+    return build_assistant(corpus_settings)

@@ -11,7 +11,7 @@ import pytest
 
 from index.embed import E5Embedder, Embedder
 from index.embed_cache import CachingEmbedder
-from index.errors import ConfigError
+from errors import ConfigError
 
 DIMENSION = 8
 
