@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import statistics
 import sys
@@ -28,14 +27,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from assistant.build import build_components  # noqa: E402
+from assistant.build import build_assistant  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
-from ui.web import create_app  # noqa: E402
+from ui.web.app import create_app  # noqa: E402
 
 QUESTIONS = (
     "Hoeveel mensen zijn sinds 2015 via hervestiging in de EU opgevangen?",
@@ -134,7 +132,7 @@ def main() -> int:
     requests = max(1, min(args.requests, 200))
     concurrency = max(1, min(args.concurrency, 50))
 
-    components = build_components(load_settings())
+    components = build_assistant(load_settings())
     status = components.store.status()
     if not status.chunks:
         raise SystemExit("the index is empty: run `make index` first")

@@ -17,17 +17,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from assistant.answer import ExtractiveAnswerer
-from assistant.chat import ConversationStore
-from assistant.core import Assistant, Policy
-from assistant.feedback import FeedbackStore
-from assistant.types import Answer, Source
-from index.errors import InputError
+from assistant.build import Parts, build_assistant
+from assistant.conversation import Conversation
+from assistant.core import Assistant
+from assistant.settings import load_settings
+from assistant.types import EXTRACTIVE, Answer, Source
+from errors import InputError
+from storage.feedback import FeedbackStore
+from ui.commands import add_slack_parser
 from ui.slack import app as slack_app
 from ui.slack.blocks import MAX_BLOCKS, MAX_SECTION_CHARS, answer_blocks, strip_mentions, to_mrkdwn
 
@@ -121,31 +122,44 @@ def _serve(server: ThreadingHTTPServer) -> threading.Thread:
 # ------------------------------------------------------------------------------------------- the bot
 
 
-def slack_components(corpus_components, data_dir: Path) -> SimpleNamespace:  # type: ignore[no-untyped-def]
-    """The shared corpus index with conversations and feedback in `data_dir`."""
-    conversations = ConversationStore(data_dir / "conversations.sqlite3")
-    feedback = FeedbackStore(data_dir / "feedback.sqlite3")
-    assistant = Assistant(
-        retriever=corpus_components.retriever,
-        extractive=ExtractiveAnswerer(corpus_components.embedder, corpus_components.retriever.lexical),
-        conversations=conversations,
-        policy=Policy(),
-    )
-    settings = corpus_components.settings.model_copy(update={"data_dir": data_dir})
-    return SimpleNamespace(
-        settings=settings,
-        store=corpus_components.store,
-        assistant=assistant,
-        conversations=conversations,
-        feedback=feedback,
-    )
+def slack_parts(corpus_components: Parts, data_dir: Path) -> Parts:
+    """Real parts over the shared corpus index and model, with conversations and feedback in `data_dir`."""
+    parts = build_assistant(corpus_components.settings.model_copy(update={"data_dir": data_dir}))
+    parts.embedder = corpus_components.embedder  # the index built once per session, not a new one in data_dir
+    parts.answer_embedder = corpus_components.answer_embedder
+    parts.store = corpus_components.store
+    parts.retriever = corpus_components.retriever
+    return parts
+
+
+class HookedAssistant(Assistant):
+    """The parts' real assistant, calling `hook` with the call's number (0, 1, ...) before each answer: a test
+    holds an answer back or makes one fail, and every answer still goes through the real retrieval."""
+
+    def __init__(self, real: Assistant, hook: Callable[[int], None]) -> None:
+        super().__init__(
+            retriever=real.retriever,
+            extractive=real.extractive,
+            generative=real.generative,
+            llm=real.llm,
+            conversations=real.conversations,
+            policy=real.policy,
+            default_mode=real.default_mode,
+            forced_language=real.forced_language,
+        )
+        self.hook = hook
+        self.calls = itertools.count()
+
+    def ask(self, question: str, conversation: Conversation | str | None = None, **options: Any) -> Answer:
+        self.hook(next(self.calls))
+        return super().ask(question, conversation, **options)
 
 
 @dataclass
 class Bot:
     url: str
     fake: FakeSlack
-    components: SimpleNamespace
+    parts: Parts
     data_dir: Path
     _event_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -207,17 +221,17 @@ class Bot:
 
 
 @pytest.fixture
-def start_bot(corpus_components, tmp_path: Path) -> Iterator[Callable[..., Bot]]:  # type: ignore[no-untyped-def]
+def start_bot(corpus_components: Parts, tmp_path: Path) -> Iterator[Callable[..., Bot]]:
     servers: list[ThreadingHTTPServer] = []
 
-    def start(components: SimpleNamespace | None = None, **options: Any) -> Bot:
+    def start(parts: Parts | None = None, **options: Any) -> Bot:
         fake = FakeSlack()
         api = ThreadingHTTPServer(("127.0.0.1", 0), _fake_handler(fake))
         servers.append(api)
         _serve(api)
-        components = components or slack_components(corpus_components, tmp_path)
+        parts = parts or slack_parts(corpus_components, tmp_path)
         app = slack_app.create_app(
-            components,
+            parts,
             token=TOKEN,
             signing_secret=SECRET,
             base_url=f"http://127.0.0.1:{api.server_address[1]}/api/",
@@ -228,7 +242,7 @@ def start_bot(corpus_components, tmp_path: Path) -> Iterator[Callable[..., Bot]]
         servers.append(server)
         _serve(server)
         url = f"http://127.0.0.1:{server.server_address[1]}{slack_app.EVENTS_PATH}"
-        return Bot(url, fake, components, tmp_path)
+        return Bot(url, fake, parts, tmp_path)
 
     yield start
     for server in servers:
@@ -273,8 +287,8 @@ def test_mention_gets_a_placeholder_then_the_answer_in_the_thread(start_bot) -> 
     assert len(update["blocks"]) <= MAX_BLOCKS
     assert all(len(b["text"]["text"]) <= MAX_SECTION_CHARS for b in update["blocks"] if b["type"] == "section")
 
-    history = bot.components.conversations.history("slack:C1:100.000001")
-    assert [h["question"] for h in history] == [QUESTION], "the <@BOT> mention is stripped"
+    history = bot.parts.conversations.history("slack:C1:100.000001")
+    assert [h.answer.question for h in history] == [QUESTION], "the <@BOT> mention is stripped"
     assert not bot.fake.of("conversations.replies")
 
 
@@ -323,9 +337,9 @@ def test_follow_up_in_a_thread_the_store_does_not_know_is_read_back_from_slack(s
     (replies,) = bot.fake.of("conversations.replies")
     assert replies["channel"] == "C1" and replies["ts"] == "300.000001"
     assert "1,28 miljoen" in section_texts(update["blocks"])
-    history = bot.components.conversations.history("slack:C1:300.000001")
-    assert [h["question"] for h in history] == [QUESTION, FOLLOW_UP]
-    assert history[0]["mode"] == "slack-thread"
+    history = bot.parts.conversations.history("slack:C1:300.000001")
+    assert [h.answer.question for h in history] == [QUESTION, FOLLOW_UP]
+    assert (history[0].answer.text, history[0].answer.sources) == ("698 000", ()), "read back: text, no sources"
 
 
 def test_direct_message_is_answered_and_the_bots_own_messages_are_ignored(start_bot) -> None:  # type: ignore[no-untyped-def]
@@ -367,16 +381,14 @@ def test_a_retried_event_is_answered_once(start_bot) -> None:  # type: ignore[no
 
 
 def test_events_are_acknowledged_before_the_answer_is_ready(start_bot, corpus_components, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    components = slack_components(corpus_components, tmp_path)
+    parts = slack_parts(corpus_components, tmp_path)
     release = threading.Event()
-    real_ask = components.assistant.ask
 
-    def slow_ask(*args: Any, **kwargs: Any) -> Answer:
+    def wait_for_release(call: int) -> None:
         assert release.wait(10)
-        return real_ask(*args, **kwargs)
 
-    components.assistant = SimpleNamespace(ask=slow_ask)
-    bot = start_bot(components)
+    parts.assistant = HookedAssistant(parts.assistant, wait_for_release)
+    bot = start_bot(parts)
     started = time.monotonic()
     assert bot.mention(QUESTION, ts="700.000001")[0] == 200
     assert time.monotonic() - started < 2.0
@@ -387,17 +399,14 @@ def test_events_are_acknowledged_before_the_answer_is_ready(start_bot, corpus_co
 
 
 def test_an_error_becomes_a_short_message_and_the_bot_keeps_running(start_bot, corpus_components, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    components = slack_components(corpus_components, tmp_path)
-    real_ask = components.assistant.ask
-    calls = itertools.count()
+    parts = slack_parts(corpus_components, tmp_path)
 
-    def flaky_ask(*args: Any, **kwargs: Any) -> Answer:
-        if next(calls) == 0:
+    def fail_first(call: int) -> None:
+        if call == 0:
             raise RuntimeError("index exploded")
-        return real_ask(*args, **kwargs)
 
-    components.assistant = SimpleNamespace(ask=flaky_ask)
-    bot = start_bot(components)
+    parts.assistant = HookedAssistant(parts.assistant, fail_first)
+    bot = start_bot(parts)
     bot.mention(QUESTION, ts="800.000001")
     (failed,) = bot.fake.wait_for("chat.update", 1)
     assert "index exploded" in failed["text"] and "⚠️" in failed["text"] and len(failed["text"]) < 400
@@ -443,11 +452,11 @@ def _answer(text: str, n_sources: int = 3, **kwargs: Any) -> Answer:
             section="2.5 Terugkeer <b>",
             section_path="2 > 2.5",
             text="Lange passage " * 100,
-            score=0.9,
+            similarity=0.9,
         )
         for i in range(1, n_sources + 1)
     )
-    return Answer("q", "q", "en", "extractive", text, sources, **kwargs)
+    return Answer("q", "q", "en", EXTRACTIVE, text, sources, **kwargs)
 
 
 def test_long_answers_respect_slacks_limits_and_notes_are_visible() -> None:
@@ -469,26 +478,29 @@ def test_mrkdwn_and_mentions() -> None:
     assert strip_mentions("<@UBOT>  Wat is   het pact? <@U123|jan>") == "Wat is het pact?"
 
 
-def test_missing_tokens_give_a_plain_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_tokens_give_a_plain_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import argparse
 
+    parts = build_assistant(load_settings(data_dir=tmp_path, _env_file=None))  # lazy: nothing loads
     parser = argparse.ArgumentParser()
-    slack_app.add_parser(parser.add_subparsers(dest="command"))
+    add_slack_parser(parser.add_subparsers(dest="command"))
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
     args = parser.parse_args(["slack"])
     with pytest.raises(InputError, match="SLACK_BOT_TOKEN and SLACK_APP_TOKEN"):
-        slack_app.run(SimpleNamespace(), args)
+        slack_app.run(parts, args)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
     args = parser.parse_args(["slack", "--http", "--port", "3999", "--host", "127.0.0.1"])
     with pytest.raises(InputError, match="set SLACK_SIGNING_SECRET") as err:
-        slack_app.run(SimpleNamespace(), args)
+        slack_app.run(parts, args)
     assert "xoxb-secret-value" not in str(err.value)
 
 
 def test_feedback_store_is_shared_with_the_web_ui(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    feedback_id = store.add({"question": "q", "answer": "a", "mode": "extractive"}, "up", channel="slack")
+    feedback_id = store.add(
+        Answer.from_json({"question": "q", "answer": "a", "mode": "extractive"}), "up", channel="slack"
+    )
     store.add_slack_ids(feedback_id, "U1", "C1", "1.2", "T1")
     store.add_slack_ids(feedback_id, "U1", "C1", "1.3", "T1")  # the same rating again replaces the ids
     assert [f.channel for f in store.all()] == ["slack"]

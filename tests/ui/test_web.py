@@ -1,57 +1,47 @@
-"""The web UI's callbacks (`ui.web.WebChat`) on the real corpus index, and the feedback store on a real SQLite
-file; `/healthz` and the login through FastAPI's test client. The browser test is in test_web_browser.py."""
+"""The web UI's callbacks (`ui.web.chat.WebChat`) on real parts over the corpus index, with conversations and
+feedback in real SQLite files; `/healthz` and the login through FastAPI's test client; the `web` command's
+exposure policy. The browser test is in test_web_browser.py."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import socket
 import sqlite3
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
-from assistant.build import build_components
-from assistant.chat import ConversationStore
-from assistant.core import Assistant, Policy
-from assistant.feedback import FeedbackStore
-from assistant.llm import OpenAIChat
+from assistant.build import Parts, build_assistant
 from assistant.settings import load_settings
-from index.errors import InputError
-from ui.web import WebChat, create_app, is_loopback, users_from_env
+from assistant.types import Answer, Mode
+from errors import ConfigError, InputError
+from storage.feedback import FeedbackStore
+from ui.commands import add_web_parser
+from ui.network import is_loopback, web_users
+from ui.web import Exchange, WebChat, create_app
+from ui.web import run as run_web
 
 NL_QUESTION = "Hoeveel mensen zijn sinds 2015 via hervestiging in de EU opgevangen?"
 EN_QUESTION = "How many people have been resettled in the EU since 2015?"
 
 
-def web_components(corpus_components, data_dir: Path, llm=None, **policy):  # type: ignore[no-untyped-def]
-    """The shared index with conversations (and feedback) in `data_dir`, so tests do not share state."""
-    conversations = ConversationStore(data_dir / "conversations.sqlite3")
-    feedback = FeedbackStore(data_dir / "feedback.sqlite3")
-    assistant = Assistant(
-        retriever=corpus_components.retriever,
-        extractive=ExtractiveAnswerer(corpus_components.embedder, corpus_components.retriever.lexical),
-        generative=GenerativeAnswerer(llm) if llm else None,
-        llm=llm,
-        conversations=conversations,
-        policy=Policy(**policy),
-        default_mode="openai" if llm else "extractive",
-    )
-    settings = corpus_components.settings.model_copy(update={"data_dir": data_dir})
-    return SimpleNamespace(
-        settings=settings,
-        store=corpus_components.store,
-        assistant=assistant,
-        conversations=conversations,
-        feedback=feedback,
-    )
+def web_parts(corpus_components: Parts, data_dir: Path, **settings: Any) -> Parts:
+    """Real parts over the shared corpus index and model, with conversations, feedback and the web secret in
+    `data_dir` (so tests do not share state); `settings` override the corpus settings (e.g. an LLM endpoint)."""
+    parts = build_assistant(corpus_components.settings.model_copy(update={"data_dir": data_dir, **settings}))
+    parts.embedder = corpus_components.embedder  # the index built once per session, not a new one in data_dir
+    parts.answer_embedder = corpus_components.answer_embedder
+    parts.store = corpus_components.store
+    parts.retriever = corpus_components.retriever
+    return parts
 
 
 @pytest.fixture
-def chat(corpus_components, tmp_path: Path) -> WebChat:  # type: ignore[no-untyped-def]
-    return WebChat(web_components(corpus_components, tmp_path))
+def chat(corpus_components: Parts, tmp_path: Path) -> WebChat:
+    return WebChat(web_parts(corpus_components, tmp_path))
 
 
 def last(events):  # type: ignore[no-untyped-def]
@@ -73,26 +63,26 @@ def test_answer_streams_with_linked_citations_and_highlighted_sources(chat: WebC
     assert "<mark>" in sources and "38 000" in sources.split("<mark>", 1)[1].split("</mark>", 1)[0]
     assert "Legale migratie" in sources and "(2018)" in sources and "Hervestiging" in sources
     assert "Hele sectie lezen" in sources
-    assert conversation_id and turns[0]["answer"]["conversation_id"] == conversation_id
+    assert conversation_id and turns[0].answer.conversation_id == conversation_id
 
 
 def test_whole_section_holds_more_than_the_passage(chat: WebChat) -> None:
     _, _, turns, _ = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
-    source = turns[0]["answer"]["sources"][0]
-    whole = chat.section_text(source["doc_id"], source["section_path"])
-    assert source["text"].split()[0] in whole and len(whole) >= len(source["text"]) * 0.9
+    source = turns[0].answer.sources[0]
+    whole = chat.section_text(source.doc_id, source.section_path)
+    assert source.text.split()[0] in whole and len(whole) >= len(source.text) * 0.9
 
 
 def test_english_question_gets_an_english_answer_and_the_override_forces_dutch(chat: WebChat) -> None:
     _, _, turns, conversation_id = last(chat.respond(EN_QUESTION, [], "", "auto", None, "en"))
-    assert turns[0]["answer"]["language"] == "en"
+    assert turns[0].answer.language == "en"
     _, _, turns, _ = last(chat.respond(EN_QUESTION, turns, conversation_id, "nl", None, "en"))
-    assert turns[1]["answer"]["language"] == "nl"
+    assert turns[1].answer.language == "nl"
 
 
 def test_document_filter_limits_the_sources(chat: WebChat) -> None:
     _, _, turns, _ = last(chat.respond("Wat is het solidariteitsmechanisme?", [], "", "auto", ["pact-2020"], "nl"))
-    assert {s["doc_id"] for s in turns[0]["answer"]["sources"]} == {"pact-2020"}
+    assert {s.doc_id for s in turns[0].answer.sources} == {"pact-2020"}
 
 
 def test_refusal_is_marked_and_lists_the_nearest_passages(chat: WebChat) -> None:
@@ -102,16 +92,17 @@ def test_refusal_is_marked_and_lists_the_nearest_passages(chat: WebChat) -> None
 
 
 def test_unverified_and_flagged_answers_are_marked(chat: WebChat) -> None:
-    answer = {
-        "answer": "Er kwamen 12 miljoen mensen.",
-        "mode": "openai:m",
-        "refused": False,
-        "unverified": True,
-        "flagged": ["Er kwamen 12 miljoen mensen."],
-        "notices": [],
-        "sources": [],
-    }
-    content = chat.messages([{"question": "q", "answer": answer, "error": None}], "en")[-1]["content"]
+    answer = Answer(
+        question="q",
+        standalone_question="q",
+        language="nl",
+        mode=Mode("openai", "m"),
+        text="Er kwamen 12 miljoen mensen.",
+        sources=(),
+        unverified=True,
+        flagged=("Er kwamen 12 miljoen mensen.",),
+    )
+    content = chat.messages([Exchange("q", answer)], "en")[-1]["content"]
     assert "Unverified" in content and "Check: Er kwamen 12 miljoen mensen." in content
 
 
@@ -133,17 +124,17 @@ def test_feedback_goes_to_sqlite_with_the_answer(chat: WebChat) -> None:
     assert feedback_id and "Bedankt" in message
     assert chat.comment(feedback_id, "Bron klopt niet", "nl") == ("", "Bedankt, uw toelichting is opgeslagen.")
     rows = (
-        sqlite3.connect(chat.feedback.path)
+        sqlite3.connect(chat.parts.feedback.path)
         .execute(
             "SELECT question, standalone_question, answer, sources, mode, language, rating, comment, created, "
-            "conversation_id FROM feedback"
+            "conversation_id, channel FROM feedback"
         )
         .fetchall()
     )
     assert len(rows) == 1
-    question, standalone, answer, sources, mode, language, rating, comment, created, conv = rows[0]
-    assert (question, mode, language, rating, comment, conv) == (
-        NL_QUESTION, "extractive", "nl", "down", "Bron klopt niet", conversation_id
+    question, standalone, answer, sources, mode, language, rating, comment, created, conv, channel = rows[0]
+    assert (question, mode, language, rating, comment, conv, channel) == (
+        NL_QUESTION, "extractive", "nl", "down", "Bron klopt niet", conversation_id, "web"
     )  # fmt: skip
     assert standalone and "38 000" in answer and "doc_title" in sources and created > 0
 
@@ -166,24 +157,30 @@ def test_empty_question_does_nothing_and_a_too_long_one_is_explained(chat: WebCh
     assert list(chat.respond("   ", [], "", "auto", None, "nl")) == []
     messages, _, turns, _ = last(chat.respond("x" * 2500, [], "", "auto", None, "nl"))
     assert "Er ging iets mis" in messages[-1]["content"] and "2000 characters" in messages[-1]["content"]
-    assert turns[0]["error"]
+    assert turns[0].error
 
 
-def test_endpoint_down_is_a_plain_message_and_the_chat_goes_on(corpus_components, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_endpoint_down_is_a_plain_message_and_the_chat_goes_on(corpus_components: Parts, tmp_path: Path) -> None:
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    llm = OpenAIChat(f"http://127.0.0.1:{port}/v1", "absent-model", timeout=2.0, max_retries=0)
-    chat = WebChat(web_components(corpus_components, tmp_path, llm=llm, fallback_on_error=False))
+    endpoint = {
+        "openai_base_url": f"http://127.0.0.1:{port}/v1",
+        "openai_model": "absent-model",
+        "openai_timeout": 2.0,
+        "openai_max_retries": 0,
+        "answer_mode": "openai",
+        "fallback_on_error": False,
+    }
+    chat = WebChat(web_parts(corpus_components, tmp_path, **endpoint))
     messages, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "en"))
     assert messages[-1]["content"].startswith("⚠️ **Something went wrong:**")
     messages, _, turns, _ = last(chat.respond("Wat is het solidariteitsmechanisme?", turns, conversation_id))
-    assert len(messages) == 4 and turns[1]["error"]
+    assert len(messages) == 4 and turns[1].error
 
 
 def test_missing_index_is_a_plain_message(tmp_path: Path) -> None:
-    components = build_components(load_settings(data_dir=tmp_path, _env_file=None))
-    chat = WebChat(components)
+    chat = WebChat(build_assistant(load_settings(data_dir=tmp_path, _env_file=None)))
     messages, _, _, _ = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
     assert "policy-assistant index" in messages[-1]["content"]
     assert "leeg" in chat.banner("nl")
@@ -199,8 +196,8 @@ def test_interface_speaks_dutch_by_default_and_english_on_request(chat: WebChat)
     assert "The sources" in chat.sources_html([], "en")
 
 
-def test_healthz_answers_when_the_index_is_loaded(corpus_components, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    app = create_app(web_components(corpus_components, tmp_path), feedback=FeedbackStore(tmp_path / "f.sqlite3"))
+def test_healthz_answers_when_the_index_is_loaded(corpus_components: Parts, tmp_path: Path) -> None:
+    app = create_app(web_parts(corpus_components, tmp_path))
     with TestClient(app) as client:
         reply = client.get("/healthz")
         assert reply.status_code == 200 and reply.json()["chunks"] > 0
@@ -208,13 +205,13 @@ def test_healthz_answers_when_the_index_is_loaded(corpus_components, tmp_path: P
 
 
 def test_healthz_is_unavailable_without_an_index(tmp_path: Path) -> None:
-    app = create_app(build_components(load_settings(data_dir=tmp_path, _env_file=None)))
+    app = create_app(build_assistant(load_settings(data_dir=tmp_path, _env_file=None)))
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 503
 
 
-def test_login_is_required_when_users_are_configured(corpus_components, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    app = create_app(web_components(corpus_components, tmp_path), users=[("ana", "s3cret")])
+def test_login_is_required_when_users_are_configured(corpus_components: Parts, tmp_path: Path) -> None:
+    app = create_app(web_parts(corpus_components, tmp_path), users=[("ana", "s3cret")])
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200, "health checks need no login"
         assert client.get("/config").status_code == 401
@@ -223,36 +220,46 @@ def test_login_is_required_when_users_are_configured(corpus_components, tmp_path
         assert client.get("/config").status_code == 200
 
 
-def test_users_come_from_the_environment_format() -> None:
-    assert users_from_env("ana:pw1, bob:pw:2") == [("ana", "pw1"), ("bob", "pw:2")]
-    assert users_from_env("") == []
+def test_users_come_from_the_web_users_setting(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, web_users="ana:pw1, bob:pw:2", _env_file=None)
+    assert web_users(settings) == [("ana", "pw1"), ("bob", "pw:2")]
+    assert web_users(load_settings(data_dir=tmp_path, _env_file=None)) == []
     with pytest.raises(InputError, match="user:password"):
-        users_from_env("ana")
+        web_users(load_settings(data_dir=tmp_path, web_users="ana", _env_file=None))
 
 
-def test_loopback_detection_for_the_login_warning() -> None:
+def test_loopback_detection_for_the_login_policy() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+
+
+def web_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_web_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["web", *argv])
+
+
+def test_web_refuses_to_serve_beyond_loopback_without_a_login(tmp_path: Path) -> None:
+    parts = build_assistant(load_settings(data_dir=tmp_path, _env_file=None))
+    with pytest.raises(ConfigError, match=r"on 0\.0\.0\.0 needs a login: set ASSISTANT_WEB_USERS=user:password"):
+        run_web(parts, web_args("--host", "0.0.0.0"))
+    with pytest.raises(InputError, match="--port 0 is out of range"):
+        run_web(parts, web_args("--port", "0"))
 
 
 def test_feedback_store_rejects_bad_ratings_and_unknown_ids(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
     with pytest.raises(InputError, match="rating"):
-        store.add({"question": "q"}, "meh")  # type: ignore[arg-type]
+        store.add(Answer.from_json({"question": "q"}), "meh")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="unknown feedback"):
         store.set_comment(42, "x")
-    feedback_id = store.add({"question": "q", "answer": "a", "sources": [{"n": 1}]}, "up", channel="slack")
+    answer = Answer.from_json({"question": "q", "answer": "a", "sources": [{"n": 1}]})
+    feedback_id = store.add(answer, "up", channel="slack")
     (row,) = store.all()
-    assert (row.id, row.rating, row.channel, row.sources) == (feedback_id, "up", "slack", [{"n": 1}])
+    assert (row.id, row.rating, row.channel, [s.n for s in row.answer.sources]) == (feedback_id, "up", "slack", [1])
 
 
 def test_web_subcommand_defaults_to_loopback_port_7860() -> None:
-    import argparse
-
-    from ui.web import add_parser
-
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["web"])
+    args = web_args()
     assert (args.command, args.host, args.port) == ("web", "127.0.0.1", 7860)
-    assert parser.parse_args(["web", "--host", "0.0.0.0", "--port", "8080"]).port == 8080
+    assert web_args("--host", "0.0.0.0", "--port", "8080").port == 8080

@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from assistant.feedback import FeedbackStore
-from tests.ui.test_web import web_components
+from assistant.build import Parts
+from tests.ui.test_web import web_parts
 from ui.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,11 +41,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(corpus_components, tmp_path: Path) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
+def server(corpus_components: Parts, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     import uvicorn
 
-    feedback_path = tmp_path / "feedback.sqlite3"
-    app = create_app(web_components(corpus_components, tmp_path), feedback=FeedbackStore(feedback_path))
+    parts = web_parts(corpus_components, tmp_path)
+    feedback_path = parts.feedback.path
+    assert feedback_path is not None, "feedback in a SQLite file of the test's data directory"
+    app = create_app(parts)
     port = _free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)

@@ -4,8 +4,8 @@ The bot answers @mentions in channels and direct messages, always in a thread un
 thread is one conversation (`slack:<channel>:<thread_ts>` in the conversation store), so a follow-up in the
 thread uses the earlier turns. A thread the store does not know (e.g. after the data directory changed) is
 rebuilt from `conversations.replies`. The bot posts a placeholder at once and replaces it with the answer
-(Block Kit, see `blocks.py`); 👍 / 👎 clicks go to the web UI's feedback store with channel "slack", and the
-Slack user, channel and message ids in the table `slack_feedback` of the same database.
+(Block Kit, see `blocks.py`); 👍 / 👎 clicks go to the shared feedback store (`parts.feedback`) with channel
+"slack", and the Slack user, channel and message ids in the table `slack_feedback` of the same database.
 
 Events are acknowledged before the answer is computed (bolt's `process_before_response=False`: listeners
 run in a worker thread), so Slack never waits more than a moment. A redelivered event (`X-Slack-Retry-Num`)
@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from slack_bolt import App
@@ -32,11 +32,14 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from assistant.chat import Conversation
-from assistant.feedback import FeedbackStore, Rating
+from assistant.conversation import Conversation
 from assistant.language import detect_language
-from assistant.types import Answer, Language
-from index.errors import InputError, PolicyAssistantError
+from assistant.types import EXTRACTIVE, Answer, Language
+from errors import InputError, PolicyAssistantError
+from storage.feedback import Rating
+from ui.commands import SLACK_EVENTS_PATH as EVENTS_PATH
+from ui.i18n import t
+from ui.network import check_port
 from ui.slack.blocks import (
     ANSWER_BLOCK_PREFIX,
     FEEDBACK_DOWN,
@@ -46,15 +49,16 @@ from ui.slack.blocks import (
     note_blocks,
     shorten,
     strip_mentions,
-    t,
 )
+
+if TYPE_CHECKING:
+    from assistant.build import Parts
 
 log = logging.getLogger("policy_assistant.slack")
 
 BOT_TOKEN_ENV = "SLACK_BOT_TOKEN"
 APP_TOKEN_ENV = "SLACK_APP_TOKEN"
 SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
-EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1_000_000
 DEFAULT_RATE_LIMIT = 5  # questions per user per window
 DEFAULT_RATE_WINDOW = 60.0  # seconds
@@ -129,15 +133,9 @@ class SlackBot:
     """The bot's behaviour; `create_app` registers its methods as bolt listeners."""
 
     def __init__(
-        self,
-        components: Any,
-        feedback: FeedbackStore | None = None,
-        *,
-        rate_limit: int = DEFAULT_RATE_LIMIT,
-        rate_window: float = DEFAULT_RATE_WINDOW,
+        self, parts: Parts, *, rate_limit: int = DEFAULT_RATE_LIMIT, rate_window: float = DEFAULT_RATE_WINDOW
     ) -> None:
-        self.components = components
-        self.feedback = feedback if feedback is not None else components.feedback
+        self.parts = parts
         self.limiter = RateLimiter(rate_limit, rate_window)
         self.seen = SeenKeys()
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -172,7 +170,7 @@ class SlackBot:
         user = str(event["user"])
 
         if not question:
-            self._post(client, channel, thread_ts, t("empty", lang))
+            self._post(client, channel, thread_ts, t("slack.empty", lang))
             return
         wait = self.limiter.check(user)
         if wait:
@@ -181,17 +179,19 @@ class SlackBot:
 
         placeholder_ts: str | None = None
         try:
-            placeholder_ts = self._post(client, channel, thread_ts, t("searching", lang))
+            placeholder_ts = self._post(client, channel, thread_ts, t("slack.searching", lang))
             answer, position = self._answer(client, channel, thread_ts, ts, question, bot_user, event)
             value = json.dumps({"c": answer.conversation_id, "p": position}, separators=(",", ":"))
             blocks, text = answer_blocks(answer, value)
             self._show(client, channel, thread_ts, placeholder_ts, text, blocks)
         except PolicyAssistantError as err:
-            self._show_error(client, channel, thread_ts, placeholder_ts, t("error", lang, error=shorten(str(err), 500)))
+            self._show_error(
+                client, channel, thread_ts, placeholder_ts, t("slack.error", lang, error=shorten(str(err), 500))
+            )
         except Exception as err:  # noqa: BLE001 - one failed answer must not stop the bot
             log.exception("answering message %s in %s failed", ts, channel)
             self._show_error(
-                client, channel, thread_ts, placeholder_ts, t("error_internal", lang, error=_short_error(err))
+                client, channel, thread_ts, placeholder_ts, t("slack.error_internal", lang, error=_short_error(err))
             )
 
     def _answer(
@@ -206,11 +206,11 @@ class SlackBot:
     ) -> tuple[Answer, int]:
         conv_id = conversation_id(channel, thread_ts)
         with self._conversation_lock(conv_id):  # one question of a thread at a time: turns stay in order
-            conversation = self.components.conversations.get_or_new(conv_id)
+            conversation = self.parts.conversations.get_or_new(conv_id)
             if not conversation.turns and thread_ts != ts:
                 self._import_thread(client, channel, thread_ts, ts, bot_user, event, conversation)
-            answer = self.components.assistant.ask(question, conversation)
-            position = len(self.components.conversations.history(conv_id)) - 1
+            answer = self.parts.assistant.ask(question, conversation)
+            position = len(self.parts.conversations.history(conv_id)) - 1
         return answer, position
 
     def _import_thread(
@@ -243,7 +243,7 @@ class SlackBot:
                 text = str(message.get("text", ""))
                 if direct or (bot_user and f"<@{bot_user}" in text):
                     pending = strip_mentions(text) or pending
-        store = self.components.conversations
+        store = self.parts.conversations
         for q, a in turns[-6:]:
             store.record(
                 conversation,
@@ -251,7 +251,8 @@ class SlackBot:
                     question=q,
                     standalone_question=q,
                     language=detect_language(q),
-                    mode="slack-thread",  # read back from Slack: sources and checks are not known
+                    # Read back from Slack: how it was made, its sources and checks are not known.
+                    mode=EXTRACTIVE,
                     text=a,
                     sources=(),
                     conversation_id=conversation.id,
@@ -279,20 +280,21 @@ class SlackBot:
         try:
             ref = json.loads(action.get("value") or "{}")
             conv_id, position = str(ref["c"]), int(ref["p"])
-            history = self.components.conversations.history(conv_id)
+            history = self.parts.conversations.history(conv_id)
             if not 0 <= position < len(history):
                 raise LookupError(conv_id)
-            turn = history[position]
-            lang = turn["language"] if turn["language"] in ("nl", "en") else "nl"
-            answer = {**turn, "conversation_id": conv_id}
-            feedback_id = self.feedback.add(answer, rating, channel="slack")
-            self.feedback.add_slack_ids(feedback_id, user, channel, message_ts, team)
-            self._ephemeral(client, channel, user, thread_ts, t("thanks_up" if rating == "up" else "thanks_down", lang))
+            answer = history[position].answer
+            lang = answer.language
+            feedback_id = self.parts.feedback.add(answer, rating, channel="slack")
+            self.parts.feedback.add_slack_ids(feedback_id, user, channel, message_ts, team)
+            self._ephemeral(
+                client, channel, user, thread_ts, t("slack.thanks_up" if rating == "up" else "slack.thanks_down", lang)
+            )
         except (ValueError, KeyError, TypeError, LookupError):
-            self._ephemeral(client, channel, user, thread_ts, t("feedback_gone", lang))
+            self._ephemeral(client, channel, user, thread_ts, t("slack.feedback_gone", lang))
         except PolicyAssistantError as err:  # e.g. the database is down: the user learns the rating was not stored
             log.warning("storing feedback from %s in %s failed: %s", user, channel, err)
-            self._ephemeral(client, channel, user, thread_ts, t("error", lang, error=shorten(str(err), 500)))
+            self._ephemeral(client, channel, user, thread_ts, t("slack.error", lang, error=shorten(str(err), 500)))
         except Exception:  # noqa: BLE001 - a failed rating must not stop the bot
             log.exception("storing feedback from %s in %s failed", user, channel)
 
@@ -330,7 +332,7 @@ class SlackBot:
     def _rate_limited(
         self, client: WebClient, channel: str, thread_ts: str, user: str, lang: Language, wait: float
     ) -> None:
-        text = t("rate_limited", lang, limit=self.limiter.limit, seconds=max(1, round(wait)))
+        text = t("slack.rate_limited", lang, limit=self.limiter.limit, seconds=max(1, round(wait)))
         try:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
         except SlackApiError:
@@ -339,12 +341,12 @@ class SlackBot:
 
 def _answer_text(message: dict[str, Any]) -> str:
     """The answer text of one of the bot's answer messages (its mrkdwn, unescaped)."""
-    parts = [
+    pieces = [
         str((b.get("text") or {}).get("text", ""))
         for b in message.get("blocks") or []
         if str(b.get("block_id", "")).startswith(ANSWER_BLOCK_PREFIX)
     ]
-    text = "\n".join(parts) or str(message.get("text", ""))
+    text = "\n".join(pieces) or str(message.get("text", ""))
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -352,12 +354,11 @@ def _answer_text(message: dict[str, Any]) -> str:
 
 
 def create_app(
-    components: Any,
+    parts: Parts,
     *,
     token: str,
     signing_secret: str | None,
     base_url: str | None = None,
-    feedback: FeedbackStore | None = None,
     rate_limit: int | None = None,
     rate_window: float = DEFAULT_RATE_WINDOW,
     token_verification_enabled: bool = True,
@@ -365,7 +366,7 @@ def create_app(
     """The bolt app. `signing_secret=None` is for Socket Mode only (no HTTP requests to verify);
     `base_url` points slack_sdk at another Slack Web API (tests use a local fake)."""
     if rate_limit is None:
-        rate_limit = int(components.settings.slack_rate_limit)
+        rate_limit = int(parts.settings.slack_rate_limit)
     client = WebClient(token=token, base_url=base_url) if base_url else WebClient(token=token)
     app = App(
         client=client,
@@ -375,7 +376,7 @@ def create_app(
         process_before_response=False,
         logger=log,
     )
-    bot = SlackBot(components, feedback, rate_limit=rate_limit, rate_window=rate_window)
+    bot = SlackBot(parts, rate_limit=rate_limit, rate_window=rate_window)
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
     app.action(FEEDBACK_UP)(bot.on_feedback)
@@ -395,8 +396,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, b"not found", "text/plain")
 
     def do_POST(self) -> None:  # noqa: N802
-        parts = urlsplit(self.path)
-        if parts.path != EVENTS_PATH:
+        url = urlsplit(self.path)
+        if url.path != EVENTS_PATH:
             self._reply(404, b"not found", "text/plain")
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -407,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str | Sequence[str]] = {}
         for key in set(self.headers.keys()):
             headers[key.lower()] = self.headers.get_all(key) or []
-        response = self.server.app.dispatch(BoltRequest(body=body, query=parts.query, headers=headers))
+        response = self.server.app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
         content_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
         self._reply(response.status, (response.body or "").encode("utf-8"), content_type)
 
@@ -437,18 +438,6 @@ def serve_http(app: App, host: str, port: int) -> SlackHTTPServer:
     return SlackHTTPServer(app, host, port)
 
 
-def add_parser(subparsers: Any) -> None:
-    """Add the `slack` subcommand to `subparsers` (from `ArgumentParser.add_subparsers`)."""
-    p = subparsers.add_parser(
-        "slack", help="run the Slack bot (Socket Mode by default; --http for Slack's Events API over HTTP)"
-    )
-    p.add_argument(
-        "--http", action="store_true", help=f"receive events over HTTP at {EVENTS_PATH} instead of Socket Mode"
-    )
-    p.add_argument("--host", default="127.0.0.1", help="with --http: address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=3000, help="with --http: port (default: 3000)")
-
-
 def _require(names: list[str]) -> dict[str, str]:
     values = {name: os.environ.get(name, "").strip() for name in names}
     missing = [name for name, value in values.items() if not value]
@@ -457,18 +446,18 @@ def _require(names: list[str]) -> dict[str, str]:
     return values
 
 
-def run(components: Any, args: argparse.Namespace) -> int:
+def run(parts: Parts, args: argparse.Namespace) -> int:
     """Run the bot until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.http:
-        if not 1 <= args.port <= 65535:
-            raise InputError(f"--port {args.port} is out of range; use 1 to 65535")
+        # Any address may be bound: Slack must reach it, and every request is checked against the signing secret.
+        check_port(args.port)
         env = _require([BOT_TOKEN_ENV, SIGNING_SECRET_ENV])
     else:
         env = _require([BOT_TOKEN_ENV, APP_TOKEN_ENV])
     try:
         app = create_app(
-            components,
+            parts,
             token=env[BOT_TOKEN_ENV],
             signing_secret=env.get(SIGNING_SECRET_ENV) if args.http else None,
         )
@@ -476,8 +465,8 @@ def run(components: Any, args: argparse.Namespace) -> int:
         raise PolicyAssistantError(
             f"could not check {BOT_TOKEN_ENV} with Slack ({_first_line(err)}); check the token and the connection"
         ) from err
-    components.assistant.ask  # noqa: B018 - build the assistant (and fail early) before taking events
-    components.embedder.embed(["warm-up"], query=True)  # load the model now, not during the first answer
+    parts.assistant.ask  # noqa: B018 - build the assistant (and fail early) before taking events
+    parts.embedder.embed(["warm-up"], query=True)  # load the model now, not during the first answer
     if args.http:
         server = serve_http(app, args.host, args.port)
         print(f"policy-assistant slack on http://{args.host}:{args.port}{EVENTS_PATH}", file=sys.stderr)

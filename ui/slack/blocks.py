@@ -1,8 +1,9 @@
 """Block Kit for the Slack bot: an `Answer` as Slack blocks within Slack's limits, and the bot's short messages.
 
-Plain functions without Slack I/O, so they are tested directly. Limits (api.slack.com/reference/block-kit):
-50 blocks per message, 3000 characters of text per section, 10 elements per context block, 2000 characters of
-a button value; the top-level `text` (notification and screen-reader fallback) is kept under 3000 characters.
+Plain functions without Slack I/O, so they are tested directly; the words come from `ui.i18n`. Limits
+(api.slack.com/reference/block-kit): 50 blocks per message, 3000 characters of text per section, 10 elements
+per context block, 2000 characters of a button value; the top-level `text` (notification and screen-reader
+fallback) is kept under 3000 characters.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.types import Answer, Language
+from assistant.types import Answer, Source
+from ui.i18n import t
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -21,58 +23,6 @@ FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"
 
 Block = dict[str, Any]
-
-TEXTS: dict[str, dict[Language, str]] = {
-    "searching": {"nl": "🔎 Ik zoek in de documenten…", "en": "🔎 Searching the documents…"},
-    "sources": {"nl": "Bronnen", "en": "Sources"},
-    "no_sources": {"nl": "Geen bronnen gevonden.", "en": "No sources found."},
-    "refused": {
-        "nl": "⚠️ *Geweigerd:* de documenten bevatten hier geen antwoord op. Hieronder de dichtstbijzijnde passages.",
-        "en": "⚠️ *Refused:* the documents do not cover this. The nearest passages are listed below.",
-    },
-    "unverified": {
-        "nl": "⚠️ *Niet geverifieerd:* het antwoord verwijst naar geen geldige bron; controleer het zelf.",
-        "en": "⚠️ *Unverified:* the answer cites no valid source; check it yourself.",
-    },
-    "flagged": {"nl": "🔍 *Controleer:*", "en": "🔍 *Check:*"},
-    "mode": {"nl": "modus", "en": "mode"},
-    "truncated": {
-        "nl": "… _(ingekort: het volledige antwoord past niet in één Slack-bericht)_",
-        "en": "… _(shortened: the full answer does not fit in one Slack message)_",
-    },
-    "more_sources": {"nl": "_en nog {n} bronnen_", "en": "_and {n} more sources_"},
-    "helpful": {"nl": "Was dit nuttig?", "en": "Was this helpful?"},
-    "thanks_up": {"nl": "Bedankt voor je 👍!", "en": "Thanks for the 👍!"},
-    "thanks_down": {
-        "nl": "Bedankt voor je 👎; we gebruiken het om de antwoorden te verbeteren.",
-        "en": "Thanks for the 👎; we use it to improve the answers.",
-    },
-    "feedback_gone": {
-        "nl": "Dit antwoord is niet meer te vinden; je beoordeling is niet opgeslagen.",
-        "en": "This answer can no longer be found; your rating was not stored.",
-    },
-    "rate_limited": {
-        "nl": "Rustig aan 🙂 je stelde net al {limit} vragen. Probeer het over {seconds} s opnieuw.",
-        "en": "Easy there 🙂 you just asked {limit} questions. Please try again in {seconds} s.",
-    },
-    "error": {
-        "nl": "⚠️ Dat lukte niet: {error}",
-        "en": "⚠️ That did not work: {error}",
-    },
-    "error_internal": {
-        "nl": "⚠️ Er ging iets mis bij het beantwoorden ({error}). Probeer het later opnieuw.",
-        "en": "⚠️ Something went wrong while answering ({error}). Please try again later.",
-    },
-    "empty": {
-        "nl": "Stel me een vraag over migratie- en asielbeleid, bijvoorbeeld: _Wat is het solidariteitsmechanisme?_",
-        "en": "Ask me a question about migration and asylum policy, e.g. _What is the solidarity mechanism?_",
-    },
-}
-
-
-def t(key: str, lang: Language, **values: Any) -> str:
-    return TEXTS[key][lang].format(**values)
-
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -134,15 +84,15 @@ def _notes(answer: Answer) -> list[str]:
     lang = answer.language
     notes = []
     if answer.refused:
-        notes.append(t("refused", lang))
+        notes.append(t("slack.refused", lang))
     if answer.unverified:
-        notes.append(t("unverified", lang))
-    notes += [f"{t('flagged', lang)} {escape(shorten(s, 400))}" for s in answer.flagged]
+        notes.append(t("slack.unverified", lang))
+    notes += [f"{t('slack.flagged', lang)} {escape(shorten(s, 400))}" for s in answer.flagged]
     notes += [f"ℹ️ {escape(shorten(n, 400))}" for n in answer.notices]
     return notes
 
 
-def source_line(source: Any, lang: Language) -> str:
+def source_line(source: Source) -> str:
     """One source: `[n] *title* (year) — section`, then the supporting sentence (or the passage's start)."""
     year = f" ({source.year})" if source.year else ""
     page = f", p. {source.page}" if source.page else ""
@@ -160,14 +110,14 @@ def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str
     note_blocks = [_section(p) for p in split_text("\n".join(notes))][:3] if notes else []
 
     source_blocks = [_section(f"*{t('sources', lang)}*")]
-    lines = [source_line(s, lang) for s in answer.sources]
+    lines = [source_line(s) for s in answer.sources]
     source_blocks += [_section(line) for line in lines[:10]]
     if len(lines) > 10:
-        source_blocks.append(_context(t("more_sources", lang, n=len(lines) - 10)))
+        source_blocks.append(_context(t("slack.more_sources", lang, n=len(lines) - 10)))
     if not lines:
-        source_blocks.append(_context(t("no_sources", lang)))
+        source_blocks.append(_context(t("slack.no_sources", lang)))
 
-    meta = f"{t('mode', lang)}: `{escape(answer.mode)}` · {answer.latency_ms / 1000:.1f} s"
+    meta = f"{t('slack.mode', lang)}: `{escape(str(answer.mode))}` · {answer.latency_ms / 1000:.1f} s"
     tail: list[Block] = [
         {"type": "divider"},
         *source_blocks,
@@ -181,14 +131,14 @@ def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str
                     "action_id": FEEDBACK_UP,
                     "text": {"type": "plain_text", "text": "👍", "emoji": True},
                     "value": feedback_value[:2000],
-                    "accessibility_label": t("helpful", lang),
+                    "accessibility_label": t("slack.helpful", lang),
                 },
                 {
                     "type": "button",
                     "action_id": FEEDBACK_DOWN,
                     "text": {"type": "plain_text", "text": "👎", "emoji": True},
                     "value": feedback_value[:2000],
-                    "accessibility_label": t("helpful", lang),
+                    "accessibility_label": t("slack.helpful", lang),
                 },
             ],
         },
@@ -198,7 +148,7 @@ def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str
     pieces = split_text(to_mrkdwn(answer.text)) or ["…"]
     if len(pieces) > budget:
         pieces = pieces[:budget]
-        marker = "\n" + t("truncated", lang)
+        marker = "\n" + t("slack.truncated", lang)
         last = pieces[-1]
         pieces[-1] = last[: MAX_SECTION_CHARS - len(marker)] + marker
     text_blocks = [_section(p, f"{ANSWER_BLOCK_PREFIX}-{i}") for i, p in enumerate(pieces)]

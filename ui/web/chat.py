@@ -1,0 +1,193 @@
+"""The web chat's behaviour, independent of Gradio: every `WebChat` method is the body of one callback.
+
+The chat does no retrieval or prompting of its own: every answer comes from `parts.assistant`, feedback goes
+to `parts.feedback`, and a conversation is kept in `parts.conversations` so a page reload can resume it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, cast
+
+from assistant.core import Delta, Done, Reset, validate_question
+from assistant.types import Language
+from errors import PolicyAssistantError
+from index.sections import section_texts
+from index.types import Chunk
+from ui.i18n import t
+from ui.web import export, render
+from ui.web.render import ChatMessage, SectionTexts
+from ui.web.state import Exchange
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from assistant.build import Parts
+
+# What a chat callback returns to the page: messages, sources panel HTML, the exchanges, the conversation id.
+ChatView = tuple[list[ChatMessage], str, list[Exchange], str]
+
+
+class WebChat:
+    """The callbacks of the web chat over one `Parts`."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        # The whole text of every section, for the chunks it was built from (the list of one index generation).
+        self._sections: tuple[list[Chunk] | None, SectionTexts] = (None, {})
+
+    # -- header
+
+    def banner(self, ui: str = "nl") -> str:
+        """The answer mode and the index status, as one Markdown line."""
+        try:
+            mode = str(self.parts.assistant.mode)
+        except PolicyAssistantError as err:
+            mode = str(err)
+        try:
+            status = self.parts.store.status()
+            if status.chunks:
+                when = (
+                    dt.datetime.fromtimestamp(status.indexed_at).strftime("%Y-%m-%d %H:%M")
+                    if status.indexed_at
+                    else t("web.never", ui)
+                )
+                index = t("web.index_status", ui, documents=status.documents, chunks=status.chunks, when=when)
+            else:
+                index = t("web.index_empty", ui)
+        except PolicyAssistantError as err:
+            index = t("web.index_unavailable", ui, error=err)
+        return f"**{t('web.mode', ui)}:** `{mode}` · **{t('web.index', ui)}:** {index}"
+
+    def document_choices(self) -> list[tuple[str, str]]:
+        """(label, doc_id) for the document filter."""
+        try:
+            docs = self.parts.store.documents()
+        except PolicyAssistantError:
+            return []
+        return [(f"{d.title} ({d.year})" if d.year else d.title, d.doc_id) for d in docs]
+
+    # -- chat
+
+    def respond(
+        self,
+        question: str,
+        exchanges: Sequence[Exchange] | None,
+        conversation_id: str | None,
+        answer_language: str = "auto",
+        doc_ids: Sequence[str] | None = None,
+        ui: str = "nl",
+    ) -> Iterator[ChatView]:
+        """Ask the assistant and stream the view as the answer grows. An empty question does nothing.
+
+        Errors never escape: they become a plain assistant message, and the app keeps running."""
+        shown = list(exchanges or [])
+        if not str(question or "").strip():
+            return
+        exchange = Exchange(str(question).strip())
+        shown.append(exchange)
+        try:
+            question = validate_question(question)
+            self._check_index(ui)
+            if not conversation_id:
+                conversation_id = self.parts.conversations.new().id
+            language = cast(Language, answer_language) if answer_language in ("nl", "en") else None
+            events = self.parts.assistant.ask_stream(
+                question, conversation_id, doc_ids=list(doc_ids) if doc_ids else None, language=language
+            )
+            yield self._view(shown, conversation_id, ui)
+            for event in events:
+                if isinstance(event, Delta):
+                    exchange = shown[-1] = dataclasses.replace(exchange, partial=exchange.partial + event.text)
+                    yield self._view(shown, conversation_id, ui)
+                elif isinstance(event, Reset):
+                    exchange = shown[-1] = dataclasses.replace(exchange, partial="")
+                elif isinstance(event, Done):
+                    exchange = shown[-1] = dataclasses.replace(exchange, answer=event.answer, partial="")
+        except PolicyAssistantError as err:
+            shown[-1] = dataclasses.replace(exchange, error=str(err), partial="")
+        except Exception as err:  # noqa: BLE001 - a bug or a library failure must not take the app down
+            error = t("web.error_internal", ui, error=f"{type(err).__name__}: {err}")
+            shown[-1] = dataclasses.replace(exchange, error=error, partial="")
+        yield self._view(shown, conversation_id or "", ui)
+
+    def _check_index(self, ui: str) -> None:
+        if not self.parts.store.status().chunks:
+            raise PolicyAssistantError(t("web.index_empty", ui))
+
+    def resume(self, conversation_id: str | None, ui: str = "nl") -> ChatView:
+        """The stored conversation `conversation_id` (after a page reload); an empty chat if it is unknown."""
+        exchanges: list[Exchange] = []
+        if conversation_id:
+            try:
+                exchanges = [Exchange.recorded(turn) for turn in self.parts.conversations.history(conversation_id)]
+            except PolicyAssistantError:
+                exchanges = []
+        return self._view(exchanges, conversation_id or "", ui)
+
+    def new_conversation(self, ui: str = "nl") -> ChatView:
+        """An empty chat with a fresh conversation id."""
+        return [], self.sources_html([], ui), [], self.parts.conversations.new().id
+
+    # -- feedback
+
+    def rate(
+        self, exchanges: Sequence[Exchange], message_index: int, liked: bool, ui: str = "nl"
+    ) -> tuple[int | None, str]:
+        """Store 👍/👎 for the answer at `message_index` of the chat; returns (feedback id, status text)."""
+        turn_index = message_index // 2  # each exchange is two messages: the question and the answer
+        answer = exchanges[turn_index].answer if 0 <= turn_index < len(exchanges) else None
+        if answer is None:
+            return None, t("web.rate_first", ui)
+        try:
+            feedback_id = self.parts.feedback.add(answer, "up" if liked else "down", channel="web")
+        except PolicyAssistantError as err:  # e.g. the database is down: say so instead of failing the callback
+            return None, str(err)
+        return feedback_id, t("web.thanks", ui)
+
+    def comment(self, feedback_id: int | None, text: str, ui: str = "nl") -> tuple[str, str]:
+        """Attach a comment to the last rating; returns (new comment box value, status text)."""
+        if feedback_id is None:
+            return text, t("web.rate_first", ui)
+        try:
+            self.parts.feedback.set_comment(int(feedback_id), text)
+        except PolicyAssistantError as err:
+            return text, str(err)
+        return "", t("web.thanks_comment", ui)
+
+    # -- export
+
+    def export_file(self, exchanges: Sequence[Exchange], conversation_id: str | None, ui: str = "nl") -> Path | None:
+        """The conversation as a Markdown file to download; None when there is nothing yet."""
+        return export.export_file(exchanges, conversation_id, ui)
+
+    # -- rendering
+
+    def messages(self, exchanges: Sequence[Exchange], ui: str = "nl") -> list[ChatMessage]:
+        """The chat as Gradio messages."""
+        return render.messages(exchanges, ui)
+
+    def sources_html(self, exchanges: Sequence[Exchange], ui: str = "nl") -> str:
+        """The sources panel, with the whole text of each source's section."""
+        return render.sources_html(exchanges, self._section_texts(), ui)
+
+    def section_text(self, doc_id: str, section_path: str) -> str:
+        """The whole text of one section of the active index ("" when it is unknown)."""
+        return self._section_texts().get((doc_id, section_path), "")
+
+    def _view(self, exchanges: list[Exchange], conversation_id: str, ui: str) -> ChatView:
+        # A copy: the caller goes on changing its list while Gradio may still be sending this view.
+        return self.messages(exchanges, ui), self.sources_html(exchanges, ui), list(exchanges), conversation_id
+
+    def _section_texts(self) -> SectionTexts:
+        try:
+            chunks = self.parts.store.chunks()  # the same list while the index generation stays
+        except PolicyAssistantError:
+            return {}
+        built_from, texts = self._sections
+        if built_from is not chunks:
+            texts = section_texts(chunks)
+            self._sections = (chunks, texts)
+        return texts

@@ -1,0 +1,124 @@
+"""The web chat as its user sees it: answers as chat Markdown with linked `[n]` markers, and the sources panel
+as HTML (passages with the supporting sentence marked, the whole section folded). Pure functions: no Gradio."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+
+from assistant.types import Answer, Source
+from ui.i18n import t
+from ui.web.state import Exchange
+
+CITATION = re.compile(r"\[(\d{1,3})\]")
+
+ChatMessage = dict[str, str]  # Gradio's chat message: {"role": "user" | "assistant", "content": Markdown}
+SectionTexts = Mapping[tuple[str, str], str]  # whole section text by (doc_id, section_path)
+
+
+def messages(exchanges: Sequence[Exchange], ui: str = "nl") -> list[ChatMessage]:
+    """The chat as Gradio messages; `[n]` markers become links to the sources panel."""
+    out: list[ChatMessage] = []
+    for i, exchange in enumerate(exchanges, start=1):
+        out.append({"role": "user", "content": exchange.question})
+        if exchange.error:
+            content = f"⚠️ **{t('web.error', ui)}:** {html.escape(exchange.error)}"
+        elif exchange.answer:
+            content = answer_markdown(exchange.answer, i, ui)
+        else:
+            content = html.escape(exchange.partial) or "…"
+        out.append({"role": "assistant", "content": content})
+    return out
+
+
+def sources_html(exchanges: Sequence[Exchange], sections: SectionTexts, ui: str = "nl") -> str:
+    """The sources of every answer, newest first (older answers folded)."""
+    turns = []
+    answered = [(i, e.question, e.answer) for i, e in enumerate(exchanges, start=1) if e.answer]
+    for i, question, answer in reversed(answered):
+        items = "".join(_source_html(i, s, sections, ui) for s in shown_sources(answer))
+        is_open = " open" if i == answered[-1][0] else ""
+        summary = html.escape(_shorten(question, 90))
+        turns.append(
+            f'<details class="pa-turn" id="turn-{i}"{is_open}><summary>{t("web.turn", ui, n=i)}: {summary}</summary>'
+            f"{items}</details>"
+        )
+    if not turns:
+        return f'<div class="pa-sources pa-empty">{t("web.no_sources", ui)}</div>'
+    return f'<div class="pa-sources">{"".join(turns)}</div>'
+
+
+def shown_sources(answer: Answer) -> list[Source]:
+    """The sources the answer cites; all of them when it cites none (a refusal lists the nearest passages)."""
+    cited = {int(n) for n in CITATION.findall(answer.text)}
+    shown = [s for s in answer.sources if s.n in cited]
+    return sorted(shown or answer.sources, key=lambda s: s.n)
+
+
+def marks(answer: Answer, ui: str = "nl") -> list[str]:
+    """What the user should know about an answer beyond its text: refused, unverified, flagged, notices."""
+    out = []
+    if answer.refused:
+        out.append(f"🚫 **{t('web.refused', ui)}**")
+    if answer.unverified:
+        out.append(f"⚠️ **{t('web.unverified', ui)}**")
+    out += [f"⚠️ {t('web.check', ui)}: {html.escape(sentence)}" for sentence in answer.flagged]
+    out += [f"ℹ️ {html.escape(notice)}" for notice in answer.notices]
+    return out
+
+
+def answer_markdown(answer: Answer, turn_no: int, ui: str = "nl") -> str:
+    """One answer as chat Markdown: its text with `[n]` linked to source n of turn `turn_no`, marks, mode."""
+    numbers = {s.n for s in answer.sources}
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n not in numbers:
+            return match.group(0)
+        return f'<a href="#src-{turn_no}-{n}" class="pa-cite" title="{t("sources", ui)} {n}">[{n}]</a>'
+
+    text = CITATION.sub(link, html.escape(answer.text, quote=False))
+    notes = marks(answer, ui)
+    if notes:
+        text += "\n\n" + "\n".join(f"> {m}  " for m in notes)
+    return text + f"\n\n<sub>{html.escape(str(answer.mode))}</sub>"
+
+
+def _source_html(turn_no: int, s: Source, sections: SectionTexts, ui: str) -> str:
+    year = f" ({s.year})" if s.year else ""
+    page = f", p. {s.page}" if s.page else ""
+    path = " › ".join(p.strip() for p in (s.section_path or s.section).split(" > "))
+    whole = sections.get((s.doc_id, s.section_path), "") if s.section_path else ""
+    whole_html = (
+        f'<details class="pa-whole"><summary>{t("web.whole_section", ui)}</summary>'
+        f'<div class="pa-section-text">{_paragraphs(html.escape(whole))}</div></details>'
+        if whole
+        else ""
+    )
+    return (
+        f'<div class="pa-source" id="src-{turn_no}-{s.n}" data-n="{s.n}">'
+        f'<div class="pa-head"><span class="pa-n">[{s.n}]</span> <strong>{html.escape(s.doc_title)}'
+        f"</strong>{year}{page}</div>"
+        f'<div class="pa-section">{html.escape(path)}</div>'
+        f'<blockquote class="pa-passage">{_highlighted(s.text, s.highlight)}</blockquote>'
+        f"{whole_html}</div>"
+    )
+
+
+def _highlighted(text: str, highlight: str) -> str:
+    """`text` as HTML with the supporting sentence wrapped in <mark> (whitespace may differ)."""
+    words = highlight.split()
+    match = re.search(r"\s+".join(map(re.escape, words)), text) if words else None
+    if match is None:
+        return _paragraphs(html.escape(text))
+    before, found, after = text[: match.start()], match.group(0), text[match.end() :]
+    return _paragraphs(f"{html.escape(before)}<mark>{html.escape(found)}</mark>{html.escape(after)}")
+
+
+def _paragraphs(escaped: str) -> str:
+    return escaped.replace("\n\n", "<br><br>").replace("\n", " ")
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
