@@ -18,13 +18,12 @@ import openai
 import pytest
 from pydantic import SecretStr
 
-from assistant.build import Components
-from index.errors import ConfigError
+from assistant.build import Parts, build_assistant
+from errors import ConfigError
 from tests.assistant import openai_server
 from tests.assistant.openai_server import ScriptedOpenAIServer
 from tests.service import ServiceThread, sse_events
-from ui import logs
-from ui.service import create_service, run
+from ui.service import create_service, logs, run
 
 scripted_openai = openai_server.scripted_openai
 
@@ -35,28 +34,28 @@ EN_QUESTION = "What is the EU talent pool meant to do?"
 TOKEN = "s3cret-token-for-tests-0123456789"
 
 
-def service_components(corpus_components: Components, tmp_path: Path, **overrides: Any) -> Components:
-    """Components on the shared corpus index, with the service's own database in `tmp_path`."""
+def service_parts(corpus_components: Parts, tmp_path: Path, **overrides: Any) -> Parts:
+    """Parts on the shared corpus index, with the service's own database in `tmp_path`."""
     update: dict[str, Any] = {
         "database_url": SecretStr(f"sqlite:///{tmp_path / 'service.sqlite3'}"),
         "warm_up": False,
         **overrides,
     }
-    components = Components(corpus_components.settings.model_copy(update=update))
+    parts = build_assistant(corpus_components.settings.model_copy(update=update))
     # The heavy read-only parts are shared; the assistant, its policy and the stores come from the settings.
-    components.embedder = corpus_components.embedder  # type: ignore[misc]
-    components.store = corpus_components.store  # type: ignore[misc]
-    components.tokens = corpus_components.tokens  # type: ignore[misc]
-    components.answer_embedder = corpus_components.answer_embedder  # type: ignore[misc]
-    components.retriever = corpus_components.retriever  # type: ignore[misc]
-    return components
+    parts.embedder = corpus_components.embedder  # type: ignore[misc]
+    parts.store = corpus_components.store  # type: ignore[misc]
+    parts.tokens = corpus_components.tokens  # type: ignore[misc]
+    parts.answer_embedder = corpus_components.answer_embedder  # type: ignore[misc]
+    parts.retriever = corpus_components.retriever  # type: ignore[misc]
+    return parts
 
 
 @pytest.fixture
-def service(corpus_components: Components, tmp_path: Path) -> Iterator[ServiceThread]:
-    components = service_components(corpus_components, tmp_path)
-    with ServiceThread(create_service(components, web=False)) as svc:
-        svc.components = components  # type: ignore[attr-defined]
+def service(corpus_components: Parts, tmp_path: Path) -> Iterator[ServiceThread]:
+    parts = service_parts(corpus_components, tmp_path)
+    with ServiceThread(create_service(parts, web=False)) as svc:
+        svc.parts = parts  # type: ignore[attr-defined]
         yield svc
 
 
@@ -102,8 +101,8 @@ def test_follow_up_question_uses_the_conversation(service: ServiceThread) -> Non
     assert first["conversation_id"] == "team-gesprek-1"
     follow = ask(service, {"question": "En in 2015?", "conversation_id": "team-gesprek-1"}).json()
     assert "2015" in follow["standalone_question"] and "1,28 miljoen" in follow["answer"]
-    history = service.components.conversations.history("team-gesprek-1")  # type: ignore[attr-defined]
-    assert [t["question"] for t in history] == [NL_QUESTION, "En in 2015?"]
+    history = service.parts.conversations.history("team-gesprek-1")  # type: ignore[attr-defined]
+    assert [t.answer.question for t in history] == [NL_QUESTION, "En in 2015?"]
 
 
 def test_document_filter_and_unknown_document(service: ServiceThread) -> None:
@@ -133,11 +132,11 @@ def test_feedback_is_stored_with_the_answer(service: ServiceThread) -> None:
         f"{service.url}/v1/feedback", json={"answer": answer, "rating": "down", "comment": "bron klopt niet"}
     )
     assert response.status_code == 201
-    stored = service.components.feedback.all()  # type: ignore[attr-defined]
+    stored = service.parts.feedback.all()  # type: ignore[attr-defined]
     assert [(f.id, f.channel, f.rating, f.comment) for f in stored] == [
         (response.json()["id"], "api", "down", "bron klopt niet")
     ]
-    assert stored[0].question == NL_QUESTION and stored[0].sources[0]["doc_id"] == "pact-2020"
+    assert stored[0].answer.question == NL_QUESTION and stored[0].answer.sources[0].doc_id == "pact-2020"
 
 
 # ------------------------------------------------------------------------------------- OpenAI-compatible
@@ -229,9 +228,9 @@ def test_chat_completions_limits(service: ServiceThread) -> None:
 # ----------------------------------------------------------------------------------- auth and startup
 
 
-def test_bearer_token_is_required_when_configured(corpus_components: Components, tmp_path: Path) -> None:
-    components = service_components(corpus_components, tmp_path, api_tokens=SecretStr(f"other,{TOKEN}"))
-    with ServiceThread(create_service(components, web=False)) as svc:
+def test_bearer_token_is_required_when_configured(corpus_components: Parts, tmp_path: Path) -> None:
+    parts = service_parts(corpus_components, tmp_path, api_tokens=SecretStr(f"other,{TOKEN}"))
+    with ServiceThread(create_service(parts, web=False)) as svc:
         assert ask(svc, {"question": NL_QUESTION}).status_code == 401
         wrong = ask(svc, {"question": NL_QUESTION}, headers={"Authorization": "Bearer wrong"})
         assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
@@ -242,11 +241,11 @@ def test_bearer_token_is_required_when_configured(corpus_components: Components,
         assert httpx.get(f"{svc.url}/readyz").status_code == 200
 
 
-def test_serving_beyond_loopback_needs_a_token_and_a_login(corpus_components: Components, tmp_path: Path) -> None:
+def test_serving_beyond_loopback_needs_a_token_and_a_login(corpus_components: Parts, tmp_path: Path) -> None:
     args = argparse.Namespace(host="0.0.0.0", port=8080, workers=1, no_web=False, log_level="info")
     with pytest.raises(ConfigError, match="ASSISTANT_API_TOKENS"):
-        run(service_components(corpus_components, tmp_path), args)
-    with_token = service_components(corpus_components, tmp_path, api_tokens=SecretStr(TOKEN))
+        run(service_parts(corpus_components, tmp_path), args)
+    with_token = service_parts(corpus_components, tmp_path, api_tokens=SecretStr(TOKEN))
     with pytest.raises(ConfigError, match="ASSISTANT_WEB_USERS"):
         run(with_token, args)
 
@@ -259,9 +258,9 @@ def test_openapi_schema_lists_the_api(service: ServiceThread) -> None:
     assert {"question", "conversation_id", "doc_ids", "years", "mode", "stream"} <= set(ask_body)
 
 
-def test_web_ui_is_served_at_the_root(corpus_components: Components, tmp_path: Path) -> None:
-    components = service_components(corpus_components, tmp_path)
-    with ServiceThread(create_service(components, web=True)) as svc:
+def test_web_ui_is_served_at_the_root(corpus_components: Parts, tmp_path: Path) -> None:
+    parts = service_parts(corpus_components, tmp_path)
+    with ServiceThread(create_service(parts, web=True)) as svc:
         page = httpx.get(f"{svc.url}/", timeout=30)
         assert page.status_code == 200 and "<html" in page.text.lower()
         assert ask(svc, {"question": NL_QUESTION}).status_code == 200  # the API still answers beside it
@@ -307,10 +306,10 @@ def _records(buffer: io.StringIO) -> list[dict[str, Any]]:
 
 
 def test_logs_are_json_with_the_request_id_and_no_question_or_token(
-    corpus_components: Components, tmp_path: Path, json_log: io.StringIO
+    corpus_components: Parts, tmp_path: Path, json_log: io.StringIO
 ) -> None:
-    components = service_components(corpus_components, tmp_path, api_tokens=SecretStr(TOKEN))
-    with ServiceThread(create_service(components, web=False)) as svc:
+    parts = service_parts(corpus_components, tmp_path, api_tokens=SecretStr(TOKEN))
+    with ServiceThread(create_service(parts, web=False)) as svc:
         headers = {"Authorization": f"Bearer {TOKEN}", "X-Request-ID": "req-1"}
         assert ask(svc, {"question": NL_QUESTION}, headers=headers).status_code == 200
     records = [r for r in _records(json_log) if r["request_id"] == "req-1"]
@@ -325,10 +324,10 @@ def test_logs_are_json_with_the_request_id_and_no_question_or_token(
 
 
 def test_question_text_is_logged_only_when_allowed(
-    corpus_components: Components, tmp_path: Path, json_log: io.StringIO
+    corpus_components: Parts, tmp_path: Path, json_log: io.StringIO
 ) -> None:
-    components = service_components(corpus_components, tmp_path, log_questions=True)
-    with ServiceThread(create_service(components, web=False)) as svc:
+    parts = service_parts(corpus_components, tmp_path, log_questions=True)
+    with ServiceThread(create_service(parts, web=False)) as svc:
         ask(svc, {"question": NL_QUESTION})
     answered = next(r for r in _records(json_log) if r["message"] == "answered")
     assert answered["question"] == NL_QUESTION
@@ -337,8 +336,8 @@ def test_question_text_is_logged_only_when_allowed(
 # --------------------------------------------------------------------- the language model misbehaves
 
 
-def openai_components(corpus_components: Components, tmp_path: Path, srv: ScriptedOpenAIServer, **extra: Any):  # type: ignore[no-untyped-def]
-    return service_components(
+def openai_parts(corpus_components: Parts, tmp_path: Path, srv: ScriptedOpenAIServer, **extra: Any):  # type: ignore[no-untyped-def]
+    return service_parts(
         corpus_components,
         tmp_path,
         answer_mode="openai",
@@ -351,12 +350,12 @@ def openai_components(corpus_components: Components, tmp_path: Path, srv: Script
 
 
 def test_llm_dying_mid_stream_gives_a_complete_fallback_answer(
-    corpus_components: Components, tmp_path: Path, scripted_openai: ScriptedOpenAIServer
+    corpus_components: Parts, tmp_path: Path, scripted_openai: ScriptedOpenAIServer
 ) -> None:
     scripted_openai.reply_die_mid_stream(["Het aantal ", "asielaanvragen "])
-    components = openai_components(corpus_components, tmp_path, scripted_openai)
+    parts = openai_parts(corpus_components, tmp_path, scripted_openai)
     with (
-        ServiceThread(create_service(components, web=False)) as svc,
+        ServiceThread(create_service(parts, web=False)) as svc,
         httpx.stream("POST", f"{svc.url}/v1/ask", json={"question": NL_QUESTION, "stream": True}) as r,
     ):
         events = list(sse_events(r))
@@ -368,13 +367,13 @@ def test_llm_dying_mid_stream_gives_a_complete_fallback_answer(
 
 
 def test_circuit_breaker_stops_calling_a_dead_endpoint(
-    corpus_components: Components, tmp_path: Path, scripted_openai: ScriptedOpenAIServer
+    corpus_components: Parts, tmp_path: Path, scripted_openai: ScriptedOpenAIServer
 ) -> None:
     scripted_openai.reply_status(500, times=10)
-    components = openai_components(
+    parts = openai_parts(
         corpus_components, tmp_path, scripted_openai, openai_breaker_failures=2, openai_breaker_cooldown=60.0
     )
-    with ServiceThread(create_service(components, web=False)) as svc:
+    with ServiceThread(create_service(parts, web=False)) as svc:
         answers = [ask(svc, {"question": NL_QUESTION}).json() for _ in range(4)]
         metrics = httpx.get(f"{svc.url}/metrics").text
     assert len(scripted_openai.chat_requests) == 2  # the 3rd and 4th question did not wait for the endpoint
@@ -384,11 +383,11 @@ def test_circuit_breaker_stops_calling_a_dead_endpoint(
 
 
 def test_busy_service_answers_429(
-    corpus_components: Components, tmp_path: Path, scripted_openai: ScriptedOpenAIServer
+    corpus_components: Parts, tmp_path: Path, scripted_openai: ScriptedOpenAIServer
 ) -> None:
     scripted_openai.reply_delay(2.0, "Het waren er 698 000 [1].")
-    components = openai_components(corpus_components, tmp_path, scripted_openai, api_max_inflight=1)
-    with ServiceThread(create_service(components, web=False)) as svc:
+    parts = openai_parts(corpus_components, tmp_path, scripted_openai, api_max_inflight=1)
+    with ServiceThread(create_service(parts, web=False)) as svc:
         slow: dict[str, httpx.Response] = {}
         worker = threading.Thread(target=lambda: slow.setdefault("r", ask(svc, {"question": NL_QUESTION})))
         worker.start()
@@ -403,7 +402,7 @@ def test_busy_service_answers_429(
     assert slow["r"].status_code == 200 and after.status_code == 200
 
 
-def test_serve_command_with_two_workers(corpus_components: Components, tmp_path: Path) -> None:
+def test_serve_command_with_two_workers(corpus_components: Parts, tmp_path: Path) -> None:
     """`policy-assistant serve --workers 2` as a user starts it: both processes answer, metrics add up."""
     import os
     import subprocess
@@ -437,8 +436,7 @@ def test_serve_command_with_two_workers(corpus_components: Components, tmp_path:
             assert time.monotonic() < deadline, "serve did not become ready"
             time.sleep(0.5)
         answers = [
-            httpx.post(f"{url}/v1/ask", json={"question": NL_QUESTION}, headers=headers, timeout=60)
-            for _ in range(6)
+            httpx.post(f"{url}/v1/ask", json={"question": NL_QUESTION}, headers=headers, timeout=60) for _ in range(6)
         ]
         metrics = httpx.get(f"{url}/metrics", headers=headers).text
     finally:

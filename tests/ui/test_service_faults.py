@@ -18,8 +18,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from assistant.build import Components
+from assistant.build import Parts, build_assistant
 from assistant.settings import Settings, load_settings
+from index.embed import Embedder
 from tests import postgres as _postgres
 from tests.chroma import ChromaServer, free_port
 from tests.postgres import PostgresServer
@@ -75,11 +76,11 @@ def settings(chroma: ChromaServer, postgres: PostgresServer, tmp_path: Path) -> 
     )
 
 
-def instance(settings: Settings, embedder: Any = None) -> Components:
-    components = Components(settings)
+def instance(settings: Settings, embedder: Embedder | None = None) -> Parts:
+    parts = build_assistant(settings)
     if embedder is not None:
-        components.embedder = embedder  # type: ignore[misc]  # one model in memory for every instance
-    return components
+        parts.embedder = embedder  # type: ignore[misc]  # one model in memory for every instance
+    return parts
 
 
 @dataclass
@@ -133,9 +134,9 @@ def ready(url: str) -> bool:
 
 
 def test_chroma_restarted_under_load(settings: Settings, chroma: ChromaServer) -> None:
-    components = instance(settings)
-    components.indexer.run()
-    with ServiceThread(create_service(components, web=False)) as svc:
+    parts = instance(settings)
+    parts.indexer.run()
+    with ServiceThread(create_service(parts, web=False)) as svc:
         assert ready(svc.url)
         with Load([svc.url], Q_SCREENING) as load:
             time.sleep(1.0)
@@ -153,7 +154,8 @@ def test_chroma_restarted_under_load(settings: Settings, chroma: ChromaServer) -
     assert statuses <= {200, 503}, statuses  # never a crash or a 500
     failed = [body for _, status, body in load.results if status == 503]
     assert failed, "no question arrived while Chroma was down"
-    assert all("Chroma" in body["error"]["message"] for body in failed)
+    messages = {body["error"]["message"] for body in failed}
+    assert all("Chroma" in message for message in messages), messages
     after = [(status, body) for t, status, body in load.results if t > recovered + 0.5]
     assert after and all(status == 200 and "vijf dagen" in body["answer"] for status, body in after)
     before_outage = [status for t, status, _ in load.results if t < outage_end - 5]
@@ -161,10 +163,10 @@ def test_chroma_restarted_under_load(settings: Settings, chroma: ChromaServer) -
 
 
 def test_database_restarted_loses_no_feedback(settings: Settings, postgres: PostgresServer) -> None:
-    components = instance(settings)
-    components.indexer.run()
+    parts = instance(settings)
+    parts.indexer.run()
     url_log: list[int] = []
-    with ServiceThread(create_service(components, web=False)) as svc:
+    with ServiceThread(create_service(parts, web=False)) as svc:
         http = httpx.Client(base_url=svc.url, timeout=30)
         answer = http.post("/v1/ask", json={"question": Q_SCREENING, "conversation_id": "gesprek-a"}).json()
         for n in range(5):
@@ -193,10 +195,10 @@ def test_database_restarted_loses_no_feedback(settings: Settings, postgres: Post
         later = http.post("/v1/ask", json={"question": "En hoe lang?", "conversation_id": "gesprek-a"})
         assert later.status_code == 200
         http.close()
-    comments = [f.comment for f in components.feedback.all()]
+    comments = [f.comment for f in parts.feedback.all()]
     assert comments == [f"nummer {n}" for n in range(5)] + ["na storing"]
-    history = components.conversations.history("gesprek-a")
-    assert [t["question"] for t in history] == [Q_SCREENING, "En hoe lang?"]
+    history = parts.conversations.history("gesprek-a")
+    assert [t.answer.question for t in history] == [Q_SCREENING, "En hoe lang?"]
 
 
 def test_reindex_while_two_instances_answer(settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""Structured logs for the service: one JSON object per line, each with the id of the request it belongs to.
+"""The service's logs: one JSON object per line, each with the id of the request it belongs to.
 
 The request id comes from the client's `X-Request-ID` header when it is a sane token, else a new one; it is
 returned in the response's `X-Request-ID`, so a user's report can be matched to the log. Nothing here logs

@@ -1,12 +1,12 @@
-"""Prometheus metrics of the service: requests, errors, latency per route and per answer stage, tokens.
+"""The service's Prometheus metrics: requests, errors, latency per route and per answer stage, tokens.
 
-Each service app has its own registry. With several worker processes (`serve --workers N`) the values are
-shared through `PROMETHEUS_MULTIPROC_DIR`, which `serve` sets, and `/metrics` adds up every worker.
+Each service app has its own registry. With several worker processes (`serve --workers N`) the workers
+write their values to files in one directory (`multiprocess_dir`) and `/metrics` adds up every worker.
 """
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -16,11 +16,13 @@ from assistant.types import Answer
 disable_created_metrics()  # the `*_created` series only double the output
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0)
-STAGES = ("retrieve", "rerank", "generate")
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """The service's metrics; `multiprocess_dir`: the directory the workers of `serve --workers N` share."""
+
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -58,21 +60,20 @@ class Metrics:
             self.stages.labels(stage).observe(seconds)
         self.tokens.labels("context").inc(context_tokens)
         self.tokens.labels("answer").inc(answer_tokens)
-        mode = "extractive" if answer.mode == "extractive" else "openai"
         if answer.refused:
             outcome = "refused"
-        elif answer.extra.get("fallback"):
+        elif answer.fallback:
             outcome = "fallback"
         elif answer.unverified:
             outcome = "unverified"
         else:
             outcome = "answered"
-        self.answers.labels(mode, outcome).inc()
+        self.answers.labels(answer.mode.kind, outcome).inc()  # the kind, not the model: few label values
 
     def exposition(self) -> bytes:
         """The Prometheus text format, over every worker process when there are several."""
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if self.multiprocess_dir is not None:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)
+            MultiProcessCollector(registry, path=str(self.multiprocess_dir))
             return generate_latest(registry)
         return generate_latest(self.registry)

@@ -1,0 +1,217 @@
+"""The assistant's routes under `/v1`: ask (plain or streamed), search, the indexed documents and feedback,
+with their request bodies.
+
+Every route calls the same parts as the web UI, the CLI and the Slack bot: `/v1/ask` the `Assistant`,
+`/v1/search` its retriever. Request bodies are pydantic models whose limits turn bad input into a 422 with a
+plain message; the assistant's own errors map to status codes in `ui.service.app`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assistant.core import MAX_QUESTION_CHARS, Delta, Done, Reset, validate_question
+from assistant.language import detect_language
+from assistant.types import Answer, Language, ModeKind
+from errors import InputError
+from index.corpus import resolve_doc_id
+from ui.limits import MAX_FILTER_VALUES, MAX_PASSAGES, MAX_SOURCES, check_k, check_years
+from ui.service.events import SSE_HEADERS, Event, error_event, final, sse, started
+from ui.service.record import Recorder
+
+if TYPE_CHECKING:
+    from assistant.build import Parts
+
+T = TypeVar("T")
+
+
+def _as_value_error(check: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`check(...)`, its `InputError` raised as the `ValueError` pydantic reports as a 422."""
+    try:
+        return check(*args, **kwargs)
+    except InputError as err:
+        raise ValueError(str(err)) from err
+
+
+def check_doc_ids(value: list[str] | None) -> list[str] | None:
+    """A pydantic validator: each document id of a filter is 1 to 200 characters long."""
+    for item in value or []:
+        if not 1 <= len(item) <= 200:
+            raise ValueError("each document id must be 1 to 200 characters long")
+    return value
+
+
+def _check_years(value: list[int] | None) -> list[int] | None:
+    return _as_value_error(check_years, value, option="")
+
+
+def _k_field(most: int, description: str) -> Any:
+    return Field(None, description=f"{description} (1 to {most}).", json_schema_extra={"minimum": 1, "maximum": most})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AskRequest(_Strict):
+    question: str = Field(..., max_length=MAX_QUESTION_CHARS * 2, description="The question, in Dutch or English.")
+    conversation_id: str | None = Field(
+        None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Continue this conversation (created when unknown); omit for a one-off question.",
+    )  # fmt: skip
+    doc_ids: list[str] | None = Field(None, max_length=MAX_FILTER_VALUES, description="Only these documents.")
+    years: list[int] | None = Field(None, max_length=MAX_FILTER_VALUES, description="Only documents of these years.")
+    mode: ModeKind | None = Field(None, description="Answer mode (default: the service's).")
+    language: Language | None = Field(None, description="Answer language (default: the question's).")
+    k: int | None = _k_field(MAX_SOURCES, "Number of sources (default: ASSISTANT_SEARCH_K)")
+    stream: bool = Field(False, description="Answer as server-sent events: `delta`, `reset`, `answer`, `error`.")
+
+    _doc_ids = field_validator("doc_ids")(check_doc_ids)
+    _years = field_validator("years")(_check_years)
+
+    @field_validator("k")
+    @classmethod
+    def _k(cls, value: int | None) -> int | None:
+        return _as_value_error(check_k, value, most=MAX_SOURCES, option="")
+
+
+class SearchRequest(_Strict):
+    query: str = Field(..., max_length=MAX_QUESTION_CHARS * 2)
+    k: int | None = _k_field(MAX_PASSAGES, "Number of passages (default: ASSISTANT_SEARCH_K)")
+    doc_ids: list[str] | None = Field(None, max_length=MAX_FILTER_VALUES)
+    years: list[int] | None = Field(None, max_length=MAX_FILTER_VALUES)
+    language: Language | None = None
+
+    _doc_ids = field_validator("doc_ids")(check_doc_ids)
+    _years = field_validator("years")(_check_years)
+
+    @field_validator("k")
+    @classmethod
+    def _k(cls, value: int | None) -> int | None:
+        return _as_value_error(check_k, value, most=MAX_PASSAGES, option="")
+
+
+class FeedbackRequest(_Strict):
+    answer: dict[str, Any] = Field(..., description="The answer object as /v1/ask returned it.")
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=2000)
+
+    @field_validator("answer")
+    @classmethod
+    def _answer(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in ("question", "answer"):
+            if not isinstance(value.get(key), str):
+                raise ValueError(f"the answer object needs a string {key!r}, as /v1/ask returns it")
+        return value
+
+
+def document_filter(parts: Parts, doc_ids: list[str] | None) -> list[str] | None:
+    """The project ids of `doc_ids` (ids or corpus file names); `InputError` naming an unknown one."""
+    if not doc_ids:
+        return None
+    known = {c.doc_id for c in parts.store.chunks()}
+    resolved = [resolve_doc_id(d, parts.settings.corpus_dir) for d in doc_ids]
+    unknown = [d for d, r in zip(doc_ids, resolved, strict=True) if r not in known]
+    if unknown:
+        raise InputError(
+            f"unknown document {unknown[0]!r}; known documents: {', '.join(sorted(known))} (GET /v1/documents)"
+        )
+    return resolved
+
+
+def build_router(parts: Parts, record: Recorder) -> APIRouter:
+    """The `/v1` routes of the assistant itself (the OpenAI-compatible ones are in `ui.service.chat`)."""
+    router = APIRouter()
+
+    @router.post("/v1/ask", tags=["assistant"], summary="Answer a question with cited sources")
+    def ask(body: AskRequest) -> Response:
+        """The same object as `policy-assistant ask --json`; with `stream: true`, server-sent events."""
+        events = parts.assistant.ask_stream(
+            body.question,
+            body.conversation_id,
+            doc_ids=document_filter(parts, body.doc_ids),
+            years=body.years,
+            mode=body.mode,
+            language=body.language,
+            k=body.k,
+        )
+        if body.stream:
+            stream = _ask_events(started(events), record)
+            return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+        answer = final(events)
+        record(answer, "/v1/ask")
+        return JSONResponse(answer.to_json())
+
+    @router.post("/v1/search", tags=["assistant"], summary="Find the passages closest to a query")
+    def search(body: SearchRequest) -> JSONResponse:
+        """The assistant's own retrieval (hybrid: dense and lexical, fused), without composing an answer."""
+        began = time.perf_counter()
+        query = validate_question(body.query)
+        language = body.language or detect_language(query)
+        retrieval = parts.retriever.retrieve(
+            query,
+            language,
+            k=body.k or parts.settings.search_k,
+            doc_ids=document_filter(parts, body.doc_ids),
+            years=body.years,
+        )
+        elapsed = time.perf_counter() - began
+        record.metrics.stages.labels("retrieve").observe(elapsed)
+        return JSONResponse(
+            {
+                "query": query,
+                "language": language,
+                "latency_ms": round(elapsed * 1000, 1),
+                "results": [
+                    {
+                        "rank": i,
+                        "doc_id": h.chunk.doc_id,
+                        "doc_title": h.chunk.doc_title,
+                        "year": h.chunk.year,
+                        "section": h.chunk.section_label,
+                        "section_path": h.chunk.section_path,
+                        "page": h.chunk.page,
+                        "chunk_id": h.chunk.id,
+                        "score": round(h.fused, 6),
+                        "similarity": round(h.similarity, 4),
+                        "text": h.chunk.text,
+                    }
+                    for i, h in enumerate(retrieval.hits, start=1)
+                ],
+            }
+        )
+
+    @router.get("/v1/documents", tags=["assistant"], summary="The indexed documents")
+    def documents() -> JSONResponse:
+        return JSONResponse([d.__dict__ for d in parts.store.documents()])
+
+    @router.post("/v1/feedback", tags=["assistant"], summary="Rate an answer")
+    def feedback(body: FeedbackRequest) -> JSONResponse:
+        """Stored with the web UI's and the Slack bot's ratings (channel `api`)."""
+        answer = Answer.from_json(body.answer)
+        feedback_id = parts.feedback.add(answer, body.rating, body.comment, channel="api")
+        return JSONResponse({"id": feedback_id}, status_code=201)
+
+    return router
+
+
+def _ask_events(events: Iterator[Event], record: Recorder) -> Iterator[str]:
+    """`delta` pieces as they come, `reset` when a fallback replaces them, the checked `answer` last; a
+    failure ends the stream with one `error` event."""
+    try:
+        for event in events:
+            if isinstance(event, Delta):
+                yield sse("delta", {"text": event.text})
+            elif isinstance(event, Reset):
+                yield sse("reset", {"reason": event.reason})
+            elif isinstance(event, Done):
+                record(event.answer, "/v1/ask")
+                yield sse("answer", event.answer.to_json())
+    except Exception as err:  # noqa: BLE001 - the stream has started: the client gets an error event
+        yield sse("error", error_event(err))
