@@ -49,6 +49,8 @@ bench: setup
 	$(BIN)/python bench/answer.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/start.py
 
 clean:
 	rm -rf $(VENV) data

@@ -1,6 +1,6 @@
 """Index benchmark: cold full index of the bundled corpus, no-change re-index, size and peak memory.
 
-Run with `make bench` or `.venv/bin/python bench/index.py`. Prints figures; asserts nothing.
+Run with `make bench` or `.venv/bin/python bench/indexing.py`. Prints figures; asserts nothing.
 Targets (issue 2, 2-core machine): cold <= 60 s, no-change <= 3 s, peak RSS <= 1 GB.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.build import build_components  # noqa: E402
+from assistant.build import build_assistant  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 
 
@@ -22,11 +22,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp))
         started = time.perf_counter()
-        components = build_components(settings)
-        report = components.indexer.run()
+        parts = build_assistant(settings)
+        report = parts.indexer.run()
         cold = time.perf_counter() - started
 
-        again = build_components(settings)  # a new process would build its parts anew too
+        again = build_assistant(settings)  # a new process would build its parts anew too
         started = time.perf_counter()
         second = again.indexer.run()
         warm = time.perf_counter() - started

@@ -17,39 +17,40 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.build import build_components  # noqa: E402
-from assistant.condense import condense  # noqa: E402
+from assistant.build import build_assistant  # noqa: E402
+from assistant.conversation import condense  # noqa: E402
 from assistant.language import detect_language  # noqa: E402
-from assistant.retrieve import RetrievalConfig, Retriever  # noqa: E402
+from assistant.retrieve import RetrievalWeights, Retriever  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
-from assistant.types import Turn  # noqa: E402
-from eval.gold import load_gold  # noqa: E402
-from eval.metrics import first_hit_rank  # noqa: E402
+from eval.gold import GoldItem, load_gold  # noqa: E402
+from eval.metrics import first_hit_rank, percentile  # noqa: E402
+from eval.run import history_conversation  # noqa: E402
+
+Row = tuple[GoldItem, int | None]  # an item and the rank at which its evidence was found (None: never)
 
 
-def standalone(item) -> str:  # type: ignore[no-untyped-def]
-    history = [
-        Turn(question=u["content"], answer=a["content"])
-        for u, a in zip(item.history[0::2], item.history[1::2], strict=False)
-    ]
-    return condense(item.question, history)
+def standalone(item: GoldItem) -> str:
+    """The item's question made standalone by the rules (no LLM), as the assistant would retrieve it."""
+    conversation = history_conversation(item)
+    return condense(item.question, conversation.turns if conversation else [])
 
 
-def run(retriever: Retriever, items, embedder) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    rows = []
+def run(retriever: Retriever, items: list[GoldItem]) -> tuple[list[Row], list[float]]:
+    """Each item's evidence rank among the top 5, and each retrieval's milliseconds."""
+    rows: list[Row] = []
     latencies = []
     for item in items:
         question = standalone(item)
         lang = detect_language(question)
         started = time.perf_counter()
-        hits = retriever.retrieve(question, lang, k=5)
+        retrieval = retriever.retrieve(question, lang, k=5)
         latencies.append((time.perf_counter() - started) * 1000)
-        rank = first_hit_rank(item.evidence, [h.chunk.text + "\n" + h.chunk.notes for h in hits])
+        rank = first_hit_rank(item.evidence, [h.chunk.text + "\n" + h.chunk.notes for h in retrieval.hits])
         rows.append((item, rank))
-    return {"rows": rows, "latencies": latencies}
+    return rows, latencies
 
 
-def summarise(rows, label: str) -> str:  # type: ignore[no-untyped-def]
+def summarise(rows: list[Row], label: str) -> str:
     if not rows:
         return f"{label:<14} n=0"
     n = len(rows)
@@ -63,27 +64,27 @@ def main() -> None:
     parser.add_argument("--gold", type=Path, action="append")
     parser.add_argument("--compare", action="store_true", help="also run dense-only and BM25-only")
     args = parser.parse_args()
-    components = build_components(load_settings())
+    parts = build_assistant(load_settings())
     items = [i for i in load_gold(args.gold) if i.answerable]
-    configs = {"hybrid": RetrievalConfig()}
+    configs = {"hybrid": RetrievalWeights()}
     if args.compare:
-        plain = replace(RetrievalConfig(), decompose=False, mention_weight=0.0)
-        configs["dense only"] = replace(plain, lexical_weight_nl=0.0, lexical_weight_en=0.0)
-        configs["bm25 only"] = replace(plain, dense_weight=0.0)
-        configs["plain RRF"] = replace(plain, lexical_weight_en=1.0)
-    for name, config in configs.items():
-        retriever = Retriever(components.store, components.embedder, config, documents=components.documents)
+        plain = replace(RetrievalWeights(), decompose=False, mention=0.0)
+        configs["dense only"] = replace(plain, lexical_nl=0.0, lexical_en=0.0)
+        configs["bm25 only"] = replace(plain, dense=0.0)
+        configs["plain RRF"] = replace(plain, lexical_en=1.0)
+    for name, weights in configs.items():
+        retriever = Retriever(parts.store, parts.embedder, weights, documents=parts.documents)
         retriever.retrieve("warm-up", "nl")
-        result = run(retriever, items, components.embedder)
-        rows = result["rows"]
+        rows, latencies = run(retriever, items)
         print(f"== {name}")
         for lang in ("nl", "en"):
             print(summarise([r for r in rows if r[0].lang == lang], f"  {lang}"))
         print(summarise([r for r in rows if r[0].kind == "cross_doc"], "  cross_doc"))
         print(summarise([r for r in rows if r[0].kind == "followup"], "  followup"))
-        lat = sorted(result["latencies"])
-        p95 = lat[int(len(lat) * 0.95) - 1]
-        print(f"  latency p50 {statistics.median(lat):.1f} ms  p95 {p95:.1f} ms (embedding the question included)")
+        print(
+            f"  latency p50 {statistics.median(latencies):.1f} ms  p95 {percentile(latencies, 95):.1f} ms "
+            "(embedding the question included)"
+        )
         missed = [r[0].id for r in rows if r[1] is None or r[1] > 5]
         print(f"  missed@5: {' '.join(missed)}")
 

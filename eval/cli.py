@@ -1,26 +1,27 @@
 """`policy-assistant eval`: run the gold set through the assistant, write the report, check the gate.
 
-`ui/cli.py` adds the subcommand with `add_parser(subparsers)` and runs it with `run(components, args)`.
-The optional LLM judge is configured with ASSISTANT_JUDGE_BASE_URL, ASSISTANT_JUDGE_MODEL and
-ASSISTANT_JUDGE_API_KEY.
+`ui/cli.py` adds the subcommand with `add_parser(subparsers)` (cheap: nothing heavy is imported until the
+command runs) and runs it with `run(parts, args)`. The optional LLM judge is configured with the
+`judge_base_url`, `judge_model` and `judge_api_key` settings (ASSISTANT_JUDGE_BASE_URL, ...).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from assistant.core import Assistant
-from eval.gold import GoldItem
-from eval.run import DEFAULT_BASELINE, EvalRun, Judge, evaluate
+    from assistant.build import Parts
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from assistant.types import ModeKind
+    from eval.gold import GoldItem
+    from eval.run import EvalRun, Judge
 
-JUDGE_ENV = ("ASSISTANT_JUDGE_BASE_URL", "ASSISTANT_JUDGE_MODEL", "ASSISTANT_JUDGE_API_KEY")
 JUDGE_SKIPPED = (
     "LLM judge skipped: set ASSISTANT_JUDGE_BASE_URL and ASSISTANT_JUDGE_MODEL (and ASSISTANT_JUDGE_API_KEY if "
     "the endpoint needs a key) to score faithfulness and relevance."
@@ -89,12 +90,18 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--no-judge", action="store_true", help="skip the LLM judge even when one is configured")
 
 
-def judge_from_env(env: Mapping[str, str]) -> tuple[Judge | None, str | None]:
-    """The LLM judge configured in `env`, or None and a notice saying how to configure one."""
+def judge_from_settings(settings: Settings) -> tuple[Judge | None, str | None]:
+    """The LLM judge of `settings`, or None and a notice saying how to configure one."""
     from assistant.llm import PLACEHOLDER_KEY, OpenAIChat
-    from index.errors import ConfigError
+    from errors import ConfigError
+    from eval.run import Judge
 
-    base_url, model, key = (env.get(name, "").strip() for name in JUDGE_ENV)
+    # getattr: the judge fields are still to be added to `Settings` (judge_base_url, judge_model,
+    # judge_api_key); until then a Settings object without them means "no judge".
+    base_url = (getattr(settings, "judge_base_url", None) or "").strip()
+    model = (getattr(settings, "judge_model", None) or "").strip()
+    secret = getattr(settings, "judge_api_key", None)
+    key = secret.get_secret_value().strip() if secret is not None else ""
     if not base_url and not model:
         return None, JUDGE_SKIPPED
     if not (base_url and model):
@@ -105,16 +112,26 @@ def judge_from_env(env: Mapping[str, str]) -> tuple[Judge | None, str | None]:
     return Judge(llm), None
 
 
-def run(components: Any, args: argparse.Namespace) -> int:
+def run(parts: Parts, args: argparse.Namespace) -> int:
     """Execute `policy-assistant eval`; 1 when the regression gate fails, else 0."""
+    from rich.console import Console
+
+    from errors import InputError
     from eval.gold import DEFAULT_GOLD, load_gold
     from eval.report import write_report
-    from eval.run import check_gate, load_baseline, pending_floors, write_baseline, write_metrics, write_results
-    from index.errors import InputError
+    from eval.run import (
+        DEFAULT_BASELINE,
+        check_gate,
+        load_baseline,
+        pending_floors,
+        write_baseline,
+        write_metrics,
+        write_results,
+    )
+    from assistant.limits import MAX_SOURCES, check_k
 
-    settings = components.settings
-    if args.k is not None and not 1 <= args.k <= 20:
-        raise InputError(f"--k {args.k} is out of range; use 1 to 20")
+    settings = parts.settings
+    check_k(args.k, most=MAX_SOURCES)
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit {args.limit} must be at least 1")
     mode = args.mode or settings.answer_mode
@@ -125,13 +142,13 @@ def run(components: Any, args: argparse.Namespace) -> int:
             "drop --mode openai, --gold and --limit"
         )
     out_dir = args.out or settings.data_dir / "eval"
-    judge, notice = (None, "LLM judge skipped (--no-judge).") if args.no_judge else judge_from_env(os.environ)
+    judge, notice = (None, "LLM judge skipped (--no-judge).") if args.no_judge else judge_from_settings(settings)
     items = load_gold(args.gold, corpus_dir=settings.corpus_dir)
 
     console = Console(stderr=True)
     if notice:
         console.print(f"[yellow]{notice}[/yellow]")
-    evaluation = _evaluate_with_progress(console, components.assistant, items, mode, args, judge)
+    evaluation = _evaluate_with_progress(console, parts.assistant, items, mode, args, judge)
     if notice:
         evaluation.metrics["meta"]["judge_notice"] = notice
 
@@ -177,10 +194,12 @@ def _evaluate_with_progress(
     console: Console,
     assistant: Assistant,
     items: list[GoldItem],
-    mode: str,
+    mode: ModeKind,
     args: argparse.Namespace,
     judge: Judge | None,
 ) -> EvalRun:
+    from eval.run import evaluate
+
     if not console.is_terminal:  # no bar in logs and pipes: it would only leave blank lines behind
         return evaluate(assistant, items, mode=mode, k=args.k, limit=args.limit, judge=judge)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -207,6 +226,7 @@ def _evaluate_with_progress(
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
     from rich.table import Table
 
     languages = list(summary.get("by_language", {}))

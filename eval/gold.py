@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from errors import InputError
 from index.corpus import DEFAULT_CORPUS_DIR, resolve_doc_id
-from index.errors import InputError
 
 DEFAULT_GOLD = Path(__file__).resolve().parent / "gold" / "gold.jsonl"
 KINDS = {"factoid", "number", "list", "why", "cross_doc", "unanswerable", "followup"}

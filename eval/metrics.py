@@ -10,11 +10,11 @@ import importlib.resources
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 from assistant.cite import MARKER, strip_markers
 from assistant.language import detect_language
+from assistant.lexical import fold
 from assistant.types import Language, Source
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -22,12 +22,7 @@ _TOKEN = re.compile(r"[^\W_]+")
 
 def normalise(text: str) -> str:
     """Lowercase, strip diacritics and punctuation, collapse whitespace."""
-    return " ".join(_TOKEN.findall(_fold(text)))
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_TOKEN.findall(fold(text)))
 
 
 # ------------------------------------------------------------------------------------------- retrieval
@@ -131,7 +126,7 @@ _PHRASES = [(re.compile(r"\bper cent\b"), "%"), (re.compile(r"\bde helft\b"), "h
 
 def fact_tokens(text: str) -> list[str]:
     """`text` as canonical tokens: folded case and diacritics, numbers, number words and units unified."""
-    folded = _fold(text.replace("\u00a0", " ").replace("\u202f", " "))
+    folded = fold(text.replace("\u00a0", " ").replace("\u202f", " "))
     folded = _THOUSANDS.sub(lambda m: re.sub(r"\D", "", m.group()), folded)
     folded = _DECIMAL_COMMA.sub(".", folded)
     for pattern, replacement in _PHRASES:
@@ -272,7 +267,8 @@ def mean(values: Iterable[float | bool | None]) -> float | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The nearest-rank `q`-th percentile (0 < q <= 100); None for no values."""
+    """The nearest-rank `q`-th percentile (0 < q <= 100); None for no values. The one percentile of the
+    project: the evaluation's latency figures and the benchmarks use it."""
     if not values:
         return None
     ordered = sorted(values)

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import source_block
-from assistant.chat import Conversation
+from assistant.conversation import Conversation
 from assistant.core import Assistant
 from assistant.language import detect_language
 from assistant.llm import LLM, complete
-from assistant.types import Answer, Message, Turn
+from assistant.types import EXTRACTIVE, Answer, Message, ModeKind, Turn
+from errors import InputError, LLMError
 from eval import metrics as m
 from eval.gold import GoldItem
-from index.errors import InputError, LLMError
 from prompts import render
 
 DEFAULT_BASELINE = Path(__file__).resolve().parent / "baseline.json"
@@ -134,7 +134,7 @@ def evaluate(
     assistant: Assistant,
     items: Sequence[GoldItem],
     *,
-    mode: str = "extractive",
+    mode: ModeKind = "extractive",
     k: int | None = None,
     limit: int | None = None,
     progress: Progress | None = None,
@@ -167,7 +167,7 @@ def evaluate(
     return EvalRun(results=results, metrics=summary)
 
 
-def _run_item(assistant: Assistant, item: GoldItem, mode: str, k: int | None, judge: Judge | None) -> ItemResult:
+def _run_item(assistant: Assistant, item: GoldItem, mode: ModeKind, k: int | None, judge: Judge | None) -> ItemResult:
     started = time.perf_counter()
     error = None
     try:
@@ -178,7 +178,7 @@ def _run_item(assistant: Assistant, item: GoldItem, mode: str, k: int | None, ju
             question=item.question,
             standalone_question=item.question,
             language="en" if item.lang == "en" else "nl",  # unknown: keep the error from reading as a mismatch
-            mode=mode,
+            mode=assistant.generative.mode if mode == "openai" and assistant.generative else EXTRACTIVE,
             text="",
             sources=(),
             latency_ms=(time.perf_counter() - started) * 1000,
@@ -203,11 +203,11 @@ def _run_item(assistant: Assistant, item: GoldItem, mode: str, k: int | None, ju
         standalone_question=answer.standalone_question,
         answer=answer.text,
         answer_language=answer.language,
-        mode=answer.mode,
+        mode=str(answer.mode),
         refused=answer.refused,
         unverified=answer.unverified,
         sources=[
-            {"n": s.n, "doc_id": s.doc_id, "section": s.section, "text": s.text, "score": round(s.score, 4)}
+            {"n": s.n, "doc_id": s.doc_id, "section": s.section, "text": s.text, "score": round(s.similarity, 4)}
             for s in answer.sources
         ],
         latency_ms=round(answer.latency_ms, 1),

@@ -1,21 +1,36 @@
-"""`policy-assistant`: the command line (index, search, docs, ask, chat, eval, web, slack)."""
+"""`policy-assistant`: the command line (index, search, docs, ask, chat, eval, web, slack, serve).
+
+Building the parser imports nothing heavy, so `--help` is instant; each command imports what it needs
+when it runs, so `ask` never loads Gradio, slack-bolt or FastAPI.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from ui.commands import add_slack_parser, add_web_parser
 
-MAX_QUERY_CHARS = 2000
+if TYPE_CHECKING:
+    from assistant.build import Parts
+    from assistant.conversation import Conversation
+    from assistant.core import Delta, Done, Reset
+    from assistant.retrieve import Retrieval
+    from assistant.types import Answer, Language, ModeKind
+
+Handler = Callable[["Parts", argparse.Namespace], int]
 
 
 def _parser() -> argparse.ArgumentParser:
+    from eval.cli import add_parser as add_eval_parser
+    from ui.service.command import add_parser as add_serve_parser
+
     parser = argparse.ArgumentParser(
         prog="policy-assistant",
         description="Answers questions about EU migration and asylum policy from official documents.",
@@ -24,10 +39,22 @@ def _parser() -> argparse.ArgumentParser:
 
     p_index = sub.add_parser("index", help="build or update the index (bundled corpus plus your own files)")
     p_index.add_argument("paths", nargs="*", type=Path, help="extra .txt/.md/.pdf files or folders to add")
-    p_index.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p_index.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build a new index from scratch (the bundled corpus' prebuilt vectors are still used)",
+    )
     p_index.add_argument("--if-needed", action="store_true", help="quiet when the index is already up to date")
+    p_index.add_argument(
+        "--no-prebuilt", action="store_true", help="embed the bundled corpus too instead of using its prebuilt vectors"
+    )
+    p_index.add_argument(
+        "--write-prebuilt",
+        action="store_true",
+        help="embed the bundled corpus afresh and write its prebuilt vectors (corpus/vectors.npz), then index",
+    )
 
-    p_search = sub.add_parser("search", help="find the passages closest to a question")
+    p_search = sub.add_parser("search", help="find the passages that best match a question (as `ask` retrieves them)")
     p_search.add_argument("query", nargs="?", help="the question; omit it for an interactive prompt")
     p_search.add_argument("--k", type=int, default=None, help="number of passages (default: ASSISTANT_SEARCH_K)")
     p_search.add_argument("--doc", action="append", default=None, help="only this document id (repeatable)")
@@ -52,11 +79,6 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--k", type=int, default=None, help="number of sources (default: ASSISTANT_SEARCH_K)")
         p.add_argument("--debug", action="store_true", help="show the standalone question and scores")
 
-    from eval.cli import add_parser as add_eval_parser
-    from ui.service import add_parser as add_serve_parser
-    from ui.slack.app import add_parser as add_slack_parser
-    from ui.web import add_parser as add_web_parser
-
     add_eval_parser(sub)
     add_web_parser(sub)
     add_slack_parser(sub)
@@ -64,31 +86,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from assistant.build import build_components
-    from assistant.settings import load_settings
-    from index.errors import PolicyAssistantError
-
-    args = _parser().parse_args(argv)
-    try:
-        components = build_components(load_settings())
+def _handler(command: str) -> Handler:
+    """The function that runs `command`, its module imported only now."""
+    if command == "eval":
         from eval.cli import run as run_eval
-        from ui.service import run as run_serve
-        from ui.slack.app import run as run_slack
-        from ui.web import run as run_web
 
-        handler = {
-            "index": _cmd_index,
-            "search": _cmd_search,
-            "docs": _cmd_docs,
-            "ask": _cmd_ask,
-            "chat": _cmd_chat,
-            "eval": run_eval,
-            "web": run_web,
-            "slack": run_slack,
-            "serve": run_serve,
-        }[args.command]
-        return handler(components, args)
+        return run_eval
+    if command == "web":
+        from ui.web.command import run as run_web
+
+        return run_web
+    if command == "serve":
+        from ui.service.command import run as run_serve
+
+        return run_serve
+    if command == "slack":
+        from ui.slack.app import run as run_slack
+
+        return run_slack
+    return {"index": _cmd_index, "search": _cmd_search, "docs": _cmd_docs, "ask": _cmd_ask, "chat": _cmd_chat}[command]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from assistant.build import build_assistant
+    from assistant.settings import load_settings
+    from errors import PolicyAssistantError
+
+    try:
+        parts = build_assistant(load_settings())
+        return _handler(args.command)(parts, args)
     except PolicyAssistantError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -97,12 +124,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _cmd_index(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _cmd_index(parts: Parts, args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
     started = time.perf_counter()
+    if args.write_prebuilt:
+        with console.status("embedding the bundled corpus and its sentences (a few minutes)"):
+            path = parts.indexer.write_prebuilt()
+        console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.0f} s)")
+    use_prebuilt = not args.no_prebuilt
     if console.is_terminal:
         with Progress(
             TextColumn("[bold]embedding chunks"),
@@ -117,9 +149,9 @@ def _cmd_index(components, args: argparse.Namespace) -> int:  # type: ignore[no-
             def update(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            report = components.indexer.run(args.paths, rebuild=args.rebuild, progress=update)
+            report = parts.indexer.run(args.paths, rebuild=args.rebuild, progress=update, use_prebuilt=use_prebuilt)
     else:  # no bar in logs and pipes: it would only leave blank lines behind
-        report = components.indexer.run(args.paths, rebuild=args.rebuild)
+        report = parts.indexer.run(args.paths, rebuild=args.rebuild, use_prebuilt=use_prebuilt)
     elapsed = time.perf_counter() - started
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -130,37 +162,31 @@ def _cmd_index(components, args: argparse.Namespace) -> int:  # type: ignore[no-
                 f"index up to date: {len(report.documents)} documents, {sync.chunks} chunks ({elapsed:.1f} s)"
             )
         return 0
+    prebuilt = f"{report.prebuilt} prebuilt, " if report.prebuilt else ""
     console.print(
-        f"indexed {len(report.documents)} documents into {sync.chunks} chunks: {sync.embedded} embedded, "
-        f"{sync.reused} reused ({elapsed:.1f} s)"
+        f"indexed {len(report.documents)} documents into {sync.chunks} chunks: {prebuilt}"
+        f"{sync.embedded - report.prebuilt} embedded, {sync.reused} reused ({elapsed:.1f} s)"
     )
     for doc_id in sync.removed_documents:
         console.print(f"removed {doc_id}")
     return 0
 
 
-def _validate_query(query: str) -> str:
-    from index.errors import PolicyAssistantError
-
-    text = " ".join(query.split())
-    if not text:
-        raise PolicyAssistantError('the question is empty; type a question, e.g. "Wat is het solidariteitsmechanisme?"')
-    if len(text) > MAX_QUERY_CHARS:
-        raise PolicyAssistantError(
-            f"the question is {len(text)} characters long; keep it under {MAX_QUERY_CHARS} characters"
-        )
-    return text
-
-
-def _cmd_search(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _doc_ids(parts: Parts, docs: Sequence[str] | None) -> list[str] | None:
+    """The document filter of `--doc`, corpus file names resolved to document ids."""
     from index.corpus import resolve_doc_id
-    from index.errors import PolicyAssistantError
 
-    docs = [resolve_doc_id(d, components.settings.corpus_dir) for d in args.doc] if args.doc else None
-    if args.k is not None and not 1 <= args.k <= 50:
-        raise PolicyAssistantError(f"--k {args.k} is out of range; use 1 to 50")
+    return [resolve_doc_id(d, parts.settings.corpus_dir) for d in docs] if docs else None
+
+
+def _cmd_search(parts: Parts, args: argparse.Namespace) -> int:
+    from errors import PolicyAssistantError
+    from assistant.limits import MAX_PASSAGES, check_k
+
+    docs = _doc_ids(parts, args.doc)
+    k = check_k(args.k, most=MAX_PASSAGES) or parts.settings.search_k
     if args.query is not None:
-        _print_hits(components, _validate_query(args.query), args.k, docs, args.json)
+        _print_hits(parts, args.query, k, docs, args.json)
         return 0
     print("Zoek in de documenten (Ctrl-D om te stoppen) / Search the documents (Ctrl-D to quit)")
     while True:
@@ -172,60 +198,58 @@ def _cmd_search(components, args: argparse.Namespace) -> int:  # type: ignore[no
         if not line.strip():
             continue
         try:
-            _print_hits(components, _validate_query(line), args.k, docs, args.json)
+            _print_hits(parts, line, k, docs, args.json)
         except PolicyAssistantError as err:
             print(f"error: {err}", file=sys.stderr)
 
 
-def _print_hits(components, query: str, k: int | None, docs: list[str] | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_hits(parts: Parts, query: str, k: int, docs: list[str] | None, as_json: bool) -> None:
+    """The passages the assistant would use as sources for `query`, in their (fused) rank order."""
+    from assistant.core import validate_question
+    from assistant.language import detect_language
+
+    query = validate_question(query)
     started = time.perf_counter()
-    hits = components.dense_search(query, k=k, doc_ids=docs)
+    retrieval: Retrieval = parts.retriever.retrieve(query, detect_language(query), k, docs)
     elapsed_ms = (time.perf_counter() - started) * 1000
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "query": query,
-                    "latency_ms": round(elapsed_ms, 1),
-                    "results": [
-                        {
-                            "rank": i,
-                            "doc_id": h.chunk.doc_id,
-                            "doc_title": h.chunk.doc_title,
-                            "section": h.chunk.section_path,
-                            "score": round(h.score, 4),
-                            "chunk_id": h.chunk.id,
-                            "page": h.chunk.page,
-                            "text": h.chunk.text,
-                        }
-                        for i, h in enumerate(hits, start=1)
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        results = [
+            {
+                "rank": rank,
+                "doc_id": hit.chunk.doc_id,
+                "doc_title": hit.chunk.doc_title,
+                "section": hit.chunk.section_path,
+                "score": round(hit.fused, 6),  # the fused rank score the order follows
+                "similarity": round(hit.similarity, 4),  # cosine similarity to the question
+                "chunk_id": hit.chunk.id,
+                "page": hit.chunk.page,
+                "text": hit.chunk.text,
+            }
+            for rank, hit in enumerate(retrieval.hits, start=1)
+        ]
+        payload = {"query": query, "latency_ms": round(elapsed_ms, 1), "results": results}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     from rich.console import Console
 
     console = Console()
-    if not hits:
+    if not retrieval.hits:
         console.print("no passages found (is the document filter right? see `policy-assistant docs`)")
-    for i, hit in enumerate(hits, start=1):
+    for rank, hit in enumerate(retrieval.hits, start=1):
         c = hit.chunk
         snippet = " ".join(c.text.split())
         snippet = snippet[:300] + ("…" if len(snippet) > 300 else "")
         page = f", p. {c.page}" if c.page else ""
         console.print(
-            f"[bold][{i}][/bold] {c.doc_short_title} ({c.year or 'n.d.'}){page} — {c.section_path}  "
-            f"[dim]score {hit.score:.3f}[/dim]"
+            f"[bold][{rank}][/bold] {c.doc_short_title} ({c.year or 'n.d.'}){page} — {c.section_path}  "
+            f"[dim]similarity {hit.similarity:.3f}[/dim]"
         )
         console.print(f"    {snippet}", highlight=False)
     console.print(f"[dim]{elapsed_ms:.0f} ms[/dim]")
 
 
-def _cmd_docs(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    docs = components.store.documents()
+def _cmd_docs(parts: Parts, args: argparse.Namespace) -> int:
+    docs = parts.store.documents()
     if args.json:
         print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False, indent=2))
         return 0
@@ -242,34 +266,59 @@ def _cmd_docs(components, args: argparse.Namespace) -> int:  # type: ignore[no-u
     return 0
 
 
-def _ask_options(components, args: argparse.Namespace) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    from index.corpus import resolve_doc_id
-    from index.errors import InputError
+@dataclass(frozen=True)
+class _AskOptions:
+    """The options of `ask` and `chat`, checked once."""
 
-    if args.k is not None and not 1 <= args.k <= 20:
-        raise InputError(f"--k {args.k} is out of range; use 1 to 20")
-    return {
-        "doc_ids": [resolve_doc_id(d, components.settings.corpus_dir) for d in args.doc] if args.doc else None,
-        "years": args.year,
-        "mode": args.mode,
-        "language": args.lang,
-        "k": args.k,
-    }
+    doc_ids: list[str] | None
+    years: list[int] | None
+    mode: ModeKind | None
+    language: Language | None
+    k: int | None  # None: ASSISTANT_SEARCH_K
+
+    @classmethod
+    def of(cls, parts: Parts, args: argparse.Namespace) -> _AskOptions:
+        from assistant.limits import MAX_SOURCES, check_k, check_years
+
+        k = check_k(args.k, most=MAX_SOURCES)
+        return cls(_doc_ids(parts, args.doc), check_years(args.year), args.mode, args.lang, k)
+
+    def ask(self, parts: Parts, question: str, conversation: str | None) -> Answer:
+        return parts.assistant.ask(
+            question,
+            conversation,
+            doc_ids=self.doc_ids,
+            years=self.years,
+            mode=self.mode,
+            language=self.language,
+            k=self.k,
+        )
+
+    def stream(
+        self, parts: Parts, question: str, conversation: Conversation | str | None
+    ) -> Iterator[Delta | Reset | Done]:
+        return parts.assistant.ask_stream(
+            question,
+            conversation,
+            doc_ids=self.doc_ids,
+            years=self.years,
+            mode=self.mode,
+            language=self.language,
+            k=self.k,
+        )
 
 
-def _cmd_ask(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    assistant = components.assistant
-    options = _ask_options(components, args)
-    conversation = args.conversation
+def _cmd_ask(parts: Parts, args: argparse.Namespace) -> int:
+    options = _AskOptions.of(parts, args)
     if args.json:
-        answer = assistant.ask(args.question, conversation, **options)
+        answer = options.ask(parts, args.question, args.conversation)
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
-    _stream_answer(assistant.ask_stream(args.question, conversation, **options), args.debug)
+    _stream_answer(options.stream(parts, args.question, args.conversation), args.debug)
     return 0
 
 
-def _stream_answer(events, debug: bool) -> None:  # type: ignore[no-untyped-def]
+def _stream_answer(events: Iterable[Delta | Reset | Done], debug: bool) -> None:
     """Print the answer as it streams, then its checked form (when it differs) and its sources."""
     from assistant.core import Delta, Done, Reset
 
@@ -288,7 +337,7 @@ def _stream_answer(events, debug: bool) -> None:  # type: ignore[no-untyped-def]
             _print_answer(event.answer, debug, streamed_text="".join(streamed).strip())
 
 
-def _print_answer(answer, debug: bool, streamed_text: str = "") -> None:  # type: ignore[no-untyped-def]
+def _print_answer(answer: Answer, debug: bool, streamed_text: str = "") -> None:
     from rich.console import Console
 
     console = Console(highlight=False)
@@ -325,21 +374,21 @@ def _print_answer(answer, debug: bool, streamed_text: str = "") -> None:  # type
         console.print(f"  [{s.n}] {s.doc_title} ({s.year or 'n.d.'}{page}) — {s.section}")
         snippet = " ".join((s.highlight or s.text).split())
         console.print(f"      [dim]{snippet[:240]}{'…' if len(snippet) > 240 else ''}[/dim]")
-    mode = f"mode: {answer.mode}"
     if debug:
         console.print(f"[dim]standalone question: {answer.standalone_question}[/dim]")
-        console.print(f"[dim]scores: {', '.join(f'[{s.n}] {s.score:.3f}' for s in answer.sources)}[/dim]")
-    console.print(f"[dim]{mode} · {answer.latency_ms:.0f} ms · conversation {answer.conversation_id or '-'}[/dim]")
+        console.print(f"[dim]similarity: {', '.join(f'[{s.n}] {s.similarity:.3f}' for s in answer.sources)}[/dim]")
+    console.print(
+        f"[dim]mode: {answer.mode} · {answer.latency_ms:.0f} ms · conversation {answer.conversation_id or '-'}[/dim]"
+    )
 
 
-def _cmd_chat(components, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from index.errors import PolicyAssistantError
+def _cmd_chat(parts: Parts, args: argparse.Namespace) -> int:
+    from errors import PolicyAssistantError
 
-    assistant = components.assistant
-    options = _ask_options(components, args)
-    conversation = components.conversations.new()
+    options = _AskOptions.of(parts, args)
+    conversation = parts.conversations.new()
     print(
-        f"policy-assistant ({assistant.mode if not args.mode else args.mode}) — "
+        f"policy-assistant ({args.mode or parts.assistant.mode}) — "
         "stel een vraag; /nieuw of /new begint opnieuw, Ctrl-D stopt. Ask a question; Ctrl-D quits."
     )
     while True:
@@ -349,13 +398,13 @@ def _cmd_chat(components, args: argparse.Namespace) -> int:  # type: ignore[no-u
             print()
             return 0
         if line.strip() in ("/nieuw", "/new"):
-            conversation = components.conversations.new()
+            conversation = parts.conversations.new()
             print("nieuw gesprek / new conversation")
             continue
         if not line.strip():
             continue
         try:
-            _stream_answer(assistant.ask_stream(line, conversation, **options), args.debug)
+            _stream_answer(options.stream(parts, line, conversation), args.debug)
         except PolicyAssistantError as err:
             print(f"error: {err}", file=sys.stderr)
 

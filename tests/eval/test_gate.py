@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import Settings
+from errors import InputError
 from eval.gold import load_gold
 from eval.report import write_report
 from eval.run import (
@@ -19,7 +20,6 @@ from eval.run import (
     write_baseline,
     write_metrics,
 )
-from index.errors import InputError
 
 BASELINE = {
     "tolerance": 0.03,
@@ -123,9 +123,9 @@ def test_the_committed_baseline_keeps_the_issues_floors() -> None:
 
 
 def test_extractive_mode_on_the_whole_gold_set_passes_the_gate(corpus_settings: Settings, tmp_path: Path) -> None:
-    from assistant.build import build_components
+    from assistant.build import build_assistant
 
-    assistant = build_components(corpus_settings).assistant
+    assistant = build_assistant(corpus_settings).assistant
     run = evaluate(assistant, load_gold(corpus_dir=corpus_settings.corpus_dir), mode="extractive")
     baseline = load_baseline(DEFAULT_BASELINE)
     problems = check_gate(run.flat, baseline)

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from assistant.build import Components
-from assistant.types import Answer, Source
+from assistant.build import Parts, build_assistant
+from assistant.settings import Settings, load_settings
+from assistant.types import EXTRACTIVE, Answer, Source
 from eval import cli
 from eval.gold import GoldItem, load_gold
 from eval.report import write_report
@@ -132,7 +133,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 @pytest.fixture(scope="module")
-def evaluated(corpus_components: Components, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def evaluated(corpus_components: Parts, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The output folder of `policy-assistant eval` on the tiny gold file."""
     folder = tmp_path_factory.mktemp("eval")
     gold = write_gold(folder / "tiny.jsonl", TINY_GOLD)
@@ -227,7 +228,7 @@ def test_a_web_address_quoted_in_a_source_stays_plain_text(evaluated: Path, tmp_
 
 
 def test_gate_failure_exits_1_and_names_the_metric(
-    corpus_components: Components, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    corpus_components: Parts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     gold = write_gold(tmp_path / "one.jsonl", TINY_GOLD[:1])
     baseline = tmp_path / "baseline.json"
@@ -249,7 +250,7 @@ def test_gate_failure_exits_1_and_names_the_metric(
     assert "retrieval.hit@5" not in verdict  # the evidence is found: that floor holds
 
 
-def test_update_baseline_refuses_a_subset_of_the_gold_set(corpus_components: Components, tmp_path: Path) -> None:
+def test_update_baseline_refuses_a_subset_of_the_gold_set(corpus_components: Parts, tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.json"
     baseline.write_text(
         json.dumps(
@@ -263,7 +264,7 @@ def test_update_baseline_refuses_a_subset_of_the_gold_set(corpus_components: Com
     )
     gold = write_gold(tmp_path / "one.jsonl", TINY_GOLD[:1])
     # A baseline records the whole gold set; a subset cannot replace it.
-    from index.errors import InputError
+    from errors import InputError
 
     with pytest.raises(InputError, match="whole gold set"):
         cli.run(corpus_components, parse("--gold", str(gold), "--baseline", str(baseline), "--update-baseline"))
@@ -271,26 +272,25 @@ def test_update_baseline_refuses_a_subset_of_the_gold_set(corpus_components: Com
 
 
 @pytest.mark.parametrize(("argv", "message"), [(("--k", "0"), "--k 0"), (("--limit", "0"), "--limit 0")])
-def test_bad_options_get_a_clear_message(corpus_components: Components, argv: tuple[str, ...], message: str) -> None:
-    from index.errors import InputError
+def test_bad_options_get_a_clear_message(corpus_components: Parts, argv: tuple[str, ...], message: str) -> None:
+    from errors import InputError
 
     with pytest.raises(InputError, match=message):
         cli.run(corpus_components, parse(*argv))
 
 
 def test_llm_judge_scores_each_answer(
-    corpus_components: Components,
+    corpus_components: Parts,
     tmp_path: Path,
     scripted_openai: ScriptedOpenAIServer,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("ASSISTANT_JUDGE_BASE_URL", scripted_openai.base_url)
-    monkeypatch.setenv("ASSISTANT_JUDGE_MODEL", "judge-model")
+    judged = build_assistant(_with_judge(corpus_components.settings, scripted_openai.base_url, "judge-model"))
+    judged.assistant = corpus_components.assistant  # the index already loaded; only the judge differs
     scripted_openai.reply_text('{"score": 0.5, "reason": "one claim unsupported"}')
     scripted_openai.reply_text('{"score": 1, "reason": "answers the question"}')
     gold = write_gold(tmp_path / "one.jsonl", TINY_GOLD[:1])
     out = tmp_path / "out"
-    assert cli.run(corpus_components, parse("--gold", str(gold), "--out", str(out))) == 0
+    assert cli.run(judged, parse("--gold", str(gold), "--out", str(out))) == 0
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["overall"]["judge.faithfulness"] == 0.5
     assert metrics["overall"]["judge.relevance"] == 1.0
@@ -301,12 +301,18 @@ def test_llm_judge_scores_each_answer(
     assert "<h2>LLM judge</h2>" in (out / "report.html").read_text(encoding="utf-8")
 
 
-def test_half_configured_judge_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from index.errors import ConfigError
+def _with_judge(settings: Settings, base_url: str | None, model: str | None) -> Settings:
+    """`settings` with the LLM judge's endpoint, as ASSISTANT_JUDGE_BASE_URL and ASSISTANT_JUDGE_MODEL set it."""
+    return settings.model_copy(update={"judge_base_url": base_url, "judge_model": model})
 
+
+def test_half_configured_judge_is_a_clear_error() -> None:
+    from errors import ConfigError
+
+    settings = load_settings()
     with pytest.raises(ConfigError, match="ASSISTANT_JUDGE_BASE_URL"):
-        cli.judge_from_env({"ASSISTANT_JUDGE_MODEL": "m"})
-    assert cli.judge_from_env({})[0] is None
+        cli.judge_from_settings(_with_judge(settings, None, "m"))
+    assert cli.judge_from_settings(settings)[0] is None
 
 
 # ------------------------------------------------------------------------------------------- scoring
@@ -323,7 +329,7 @@ def _source(n: int, text: str) -> Source:
         section="1. Inleiding",
         section_path="1. Inleiding",
         text=text,
-        score=0.9,
+        similarity=0.9,
     )
 
 
@@ -347,7 +353,7 @@ def _answer(text: str, sources: tuple[Source, ...], refused: bool = False) -> An
         question=ITEM.question,
         standalone_question=ITEM.question,
         language="nl",
-        mode="extractive",
+        mode=EXTRACTIVE,
         text=text,
         sources=sources,
         refused=refused,
@@ -395,7 +401,7 @@ def write_gold_tmp(item: dict[str, Any]) -> Path:
     return write_gold(folder / "one.jsonl", [item])
 
 
-def test_evaluate_reports_progress_and_leaves_no_conversations_behind(corpus_components: Components) -> None:
+def test_evaluate_reports_progress_and_leaves_no_conversations_behind(corpus_components: Parts) -> None:
     items = load_gold([write_gold_tmp(TINY_GOLD[1])])
     calls: list[tuple[int, int]] = []
     before = corpus_components.assistant.conversations

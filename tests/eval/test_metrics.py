@@ -32,7 +32,7 @@ def source(n: int, text: str) -> Source:
         section="1. Inleiding",
         section_path="1. Inleiding",
         text=text,
-        score=0.9,
+        similarity=0.9,
     )
 
 

@@ -10,6 +10,8 @@ import io
 import json
 import os
 import random
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,6 +217,8 @@ def test_search_json_puts_the_right_document_first(cli: Any) -> None:
     assert first["section"] == "3. PROCEDURES AAN DE BUITENGRENS"
     assert "vijf" in first["text"] and first["page"] is None
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    # The fused score orders the passages; the cosine similarity to the question comes with each.
+    assert all(0 < r["similarity"] <= 1 for r in results)
 
     english = _search(cli, "Which permit lets highly skilled workers from outside Europe work in the EU?")
     assert english["results"][0]["doc_id"] == "talent-2019"
@@ -228,7 +232,42 @@ def test_search_plain_output_cites_document_and_section(cli: Any) -> None:
     assert lines[0].startswith("[1] Asielbeleid (2021) — 3. PROCEDURES AAN DE BUITENGRENS")
     assert lines[1].strip().startswith("Iedereen die de buitengrens irregulier overschrijdt")
     assert sum(line.startswith("[") for line in lines) == 2
+    assert "similarity 0." in lines[0]
     assert lines[-1].endswith(" ms")
+
+
+def test_search_finds_what_the_answer_cites(cli: Any) -> None:
+    """`search` retrieves as `ask` does: the answer's sources are the search's passages, in its order."""
+    asked = cli("ask", Q_SCREENING, "--json", "--mode", "extractive")
+    assert asked.code == 0, asked.err
+    sources = json.loads(asked.out)["sources"]
+    results = _search(cli, Q_SCREENING)["results"]
+    assert [s["chunk_id"] for s in sources] == [r["chunk_id"] for r in results]
+    assert [s["score"] for s in sources] == [r["similarity"] for r in results]  # cosine in both
+
+
+def test_ask_and_help_load_no_web_or_slack_library(site: Site) -> None:
+    """A command imports only what it needs: `ask` and `--help` never load Gradio, FastAPI or slack-bolt."""
+    script = (
+        "import contextlib, io, sys\n"
+        "from ui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "assert main(sys.argv[1:]) == 0\n"
+        "print(sorted({'gradio', 'fastapi', 'slack_bolt', 'llama_index'} & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(ASSISTANT_CORPUS_DIR=str(site.corpus_dir), ASSISTANT_DATA_DIR=str(site.data_dir))
+    done = subprocess.run(
+        [sys.executable, "-c", script, "ask", Q_SCREENING, "--mode", "extractive"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=site.data_dir.parent,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_search_doc_filter_and_k(cli: Any) -> None:

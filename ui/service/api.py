@@ -21,7 +21,7 @@ from assistant.language import detect_language
 from assistant.types import Answer, Language, ModeKind
 from errors import InputError
 from index.corpus import resolve_doc_id
-from ui.limits import MAX_FILTER_VALUES, MAX_PASSAGES, MAX_SOURCES, check_k, check_years
+from assistant.limits import MAX_FILTER_VALUES, MAX_PASSAGES, MAX_SOURCES, check_k, check_years
 from ui.service.events import SSE_HEADERS, Event, error_event, final, sse, started
 from ui.service.record import Recorder
 

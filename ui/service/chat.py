@@ -19,7 +19,7 @@ from assistant.core import Delta, Done, Reset
 from assistant.language import detect_language
 from assistant.types import Answer, ModeKind, Turn
 from errors import InputError
-from ui.limits import MAX_FILTER_VALUES
+from assistant.limits import MAX_FILTER_VALUES
 from ui.service.api import check_doc_ids, document_filter
 from ui.service.events import SSE_HEADERS, Event, error_event, final, started
 from ui.service.record import Recorder
