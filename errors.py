@@ -29,5 +29,9 @@ class InputError(PolicyAssistantError):
     """A question, filter or other user input is invalid."""
 
 
+class NotFoundError(InputError):
+    """Something the user referred to (a conversation, a feedback item) does not exist for them."""
+
+
 class LLMError(PolicyAssistantError):
     """The generative endpoint failed (down, slow, rate-limited, or an error reply)."""

@@ -26,10 +26,13 @@ MAX_TURNS = 6  # turns kept for condensation and the model's context
 
 @dataclass
 class Conversation:
-    """A conversation in memory; `turns` holds the most recent `MAX_TURNS` turns."""
+    """A conversation in memory; `turns` holds the most recent `MAX_TURNS` turns. `owner` is the principal
+    it belongs to (`api:<token hash>`, `web:user:<name>`, `web:session:<id>`, `slack:<team>:<channel>:<thread>`);
+    None for the local command line."""
 
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     turns: list[Turn] = field(default_factory=list)
+    owner: str | None = None
 
     def add(self, turn: Turn) -> None:
         self.turns.append(turn)

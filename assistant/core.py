@@ -76,7 +76,7 @@ class Policy:
 class Conversations(Protocol):
     """Where conversations are kept (`storage.conversations.ConversationStore`)."""
 
-    def get_or_new(self, conversation_id: str | None) -> Conversation: ...
+    def get_or_new(self, conversation_id: str | None, owner: str | None = None) -> Conversation: ...
 
     def record(self, conversation: Conversation, answer: Answer) -> None: ...
 
@@ -199,7 +199,7 @@ class Assistant:
         if isinstance(conversation, str):
             if self.conversations is None:
                 raise InputError("conversations are not stored in this setup; pass a Conversation object")
-            return self.conversations.get_or_new(conversation)
+            return self.conversations.get_or_new(conversation)  # an id: the trusted local caller (CLI)
         return None
 
     def _language(self, question: str, history: tuple[Turn, ...]) -> Language:

@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
 from assistant.conversation import MAX_TURNS, Conversation
 from assistant.types import Answer, Mode, RecordedTurn, Source, Turn
-from errors import InputError, StoreError
+from errors import NotFoundError, StoreError
 from storage.db import SECONDS, Database, open_database
 
 _METADATA = MetaData()
@@ -26,6 +27,7 @@ _conversations = Table(
     Column("id", Text, primary_key=True),
     Column("created", SECONDS, nullable=False),
     Column("updated", SECONDS, nullable=False),
+    Column("owner", Text),  # the principal it belongs to; NULL: from before owners (the CLI's only)
 )
 _turns = Table(
     "turns",
@@ -46,11 +48,12 @@ _turns = Table(
 )
 # Columns added after the first release: databases created before them get them on open.
 _ADDED_COLUMNS = {
+    "conversations": {"owner": "TEXT"},
     "turns": {
         "unverified": "INTEGER NOT NULL DEFAULT 0",
         "flagged": "TEXT NOT NULL DEFAULT '[]'",
         "notices": "TEXT NOT NULL DEFAULT '[]'",
-    }
+    },
 }
 # Another instance may take a turn's position (MAX + 1) first; the loser tries again with the next one.
 _RECORD_ATTEMPTS = 30
@@ -72,20 +75,21 @@ class ConversationStore:
         """Return when the database answers; `StoreError` when it does not."""
         self.database.ping()
 
-    def new(self) -> Conversation:
-        conversation = Conversation()
+    def new(self, owner: str | None = None) -> Conversation:
+        """A new conversation of `owner` under a random, unguessable id."""
+        conversation = Conversation(owner=owner)
         now = time.time()
         with self.database.begin("start a conversation") as db:
-            db.execute(insert(_conversations).values(id=conversation.id, created=now, updated=now))
+            db.execute(insert(_conversations).values(id=conversation.id, created=now, updated=now, owner=owner))
         return conversation
 
-    def get(self, conversation_id: str) -> Conversation:
-        """The stored conversation with its most recent turns; `InputError` if the id is unknown."""
+    def get(self, conversation_id: str, owner: str | None = None) -> Conversation:
+        """The stored conversation with its most recent turns. `NotFoundError` if the id is unknown or, when
+        `owner` is given, belongs to someone else (the same answer, so ids cannot be probed). `owner=None` is
+        the trusted local caller (the command line), which may open any conversation."""
         t = _turns.c
         with self.database.connect("read the conversation") as db:
-            found = db.execute(select(_conversations.c.id).where(_conversations.c.id == conversation_id)).first()
-            if found is None:
-                raise InputError(f"unknown conversation {conversation_id!r}; start a new conversation")
+            self._check_owner(db, conversation_id, owner)
             rows = db.execute(
                 select(t.question, t.answer, t.standalone_question, t.language)
                 .where(t.conversation_id == conversation_id)
@@ -93,18 +97,26 @@ class ConversationStore:
                 .limit(MAX_TURNS)
             ).all()
         turns = [Turn(question=q, answer=a, standalone_question=s, language=lang) for q, a, s, lang in reversed(rows)]
-        return Conversation(id=conversation_id, turns=turns)
+        return Conversation(id=conversation_id, turns=turns, owner=owner)
 
-    def get_or_new(self, conversation_id: str | None) -> Conversation:
-        if conversation_id:
-            try:
-                return self.get(conversation_id)
-            except InputError:
-                now = time.time()
-                with self.database.begin("start a conversation") as db:
-                    db.execute(self._add_conversation(conversation_id, now))
-                return Conversation(id=conversation_id)
-        return self.new()
+    def get_or_new(self, conversation_id: str | None, owner: str | None = None) -> Conversation:
+        """The conversation `conversation_id` of `owner`, created under that id when it does not exist yet:
+        only for ids the server derives itself (a Slack thread), never for ids a client sent. `NotFoundError`
+        when the id belongs to another owner."""
+        if not conversation_id:
+            return self.new(owner)
+        try:
+            return self.get(conversation_id, owner)
+        except NotFoundError:
+            now = time.time()
+            with self.database.begin("start a conversation") as db:
+                db.execute(self._add_conversation(conversation_id, now, owner))
+            return self.get(conversation_id, owner)  # another owner's id stays theirs: NotFoundError again
+
+    def _check_owner(self, db: Connection, conversation_id: str, owner: str | None) -> None:
+        found = db.execute(select(_conversations.c.owner).where(_conversations.c.id == conversation_id)).first()
+        if found is None or (owner is not None and found[0] != owner):
+            raise NotFoundError(f"unknown conversation {conversation_id!r}; start a new conversation")
 
     def record(self, conversation: Conversation, answer: Answer) -> None:
         """Append the answered turn to the conversation, in memory and in the database."""
@@ -128,7 +140,7 @@ class ConversationStore:
             try:
                 with self.database.begin("record the answer", conflicts=True) as db:
                     # The write comes first: SQLite then holds the write lock while it reads the position.
-                    db.execute(self._add_conversation(conversation.id, now))
+                    db.execute(self._add_conversation(conversation.id, now, conversation.owner))
                     position = db.execute(
                         select(func.coalesce(func.max(t.position), -1) + 1).where(t.conversation_id == conversation.id)
                     ).scalar_one()
@@ -142,10 +154,13 @@ class ConversationStore:
             f"position in {self.database.location}; ask again"
         )
 
-    def history(self, conversation_id: str) -> list[RecordedTurn]:
-        """Every stored turn of a conversation, oldest first, with its sources (for display and export)."""
+    def history(self, conversation_id: str, owner: str | None = None) -> list[RecordedTurn]:
+        """Every stored turn of a conversation, oldest first, with its sources (for display and export).
+        With `owner`, `NotFoundError` unless the conversation is theirs."""
         t = _turns.c
         with self.database.connect("read the conversation") as db:
+            if owner is not None:
+                self._check_owner(db, conversation_id, owner)
             rows = db.execute(
                 select(
                     t.question,
@@ -188,9 +203,9 @@ class ConversationStore:
         if self._owns_database:
             self.database.close()
 
-    def _add_conversation(self, conversation_id: str, now: float) -> Executable:
+    def _add_conversation(self, conversation_id: str, now: float, owner: str | None) -> Executable:
         return (
             self.database.insert(_conversations)
-            .values(id=conversation_id, created=now, updated=now)
+            .values(id=conversation_id, created=now, updated=now, owner=owner)
             .on_conflict_do_nothing(index_elements=["id"])
         )

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.conversation import MAX_TURNS
 from assistant.types import EXTRACTIVE, Answer
-from errors import InputError
+from errors import InputError, NotFoundError
 from storage.conversations import ConversationStore
 
 
@@ -67,3 +67,32 @@ def test_a_database_from_before_the_marks_is_upgraded_without_losing_turns(tmp_p
     store = ConversationStore(path)
     store.record(store.get("oud"), _answer("a1", unverified=True))
     assert [(h.answer.text, h.answer.unverified) for h in store.history("oud")] == [("a0", False), ("a1", True)]
+
+
+def test_a_conversation_belongs_to_its_owner(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "c.sqlite3")
+    mine = store.new(owner="api:a")
+    store.record(mine, _answer("een"))
+    assert len(mine.id) >= 32  # random, not guessable
+    assert [t.answer for t in store.get(mine.id, owner="api:a").turns] == ["een"]
+    # Another principal gets the same answer as for an id that does not exist: nothing to probe.
+    for other in ("api:b", "web:session:x"):
+        with pytest.raises(NotFoundError, match="unknown conversation"):
+            store.get(mine.id, owner=other)
+        with pytest.raises(NotFoundError):
+            store.history(mine.id, owner=other)
+        with pytest.raises(NotFoundError):
+            store.get_or_new(mine.id, owner=other)  # not a new conversation under someone else's id
+    with pytest.raises(NotFoundError):
+        store.get("no-such-id", owner="api:a")
+    assert [h.answer.text for h in store.history(mine.id)] == ["een"]  # the command line sees everything
+
+
+def test_a_server_derived_id_is_created_once_for_its_owner(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "c.sqlite3")
+    thread = store.get_or_new("slack-T1-C1-1.2", owner="slack:T1:C1:1.2")
+    store.record(thread, _answer("een"))
+    again = store.get_or_new("slack-T1-C1-1.2", owner="slack:T1:C1:1.2")
+    assert [t.answer for t in again.turns] == ["een"]
+    with pytest.raises(NotFoundError):
+        store.get_or_new("slack-T1-C1-1.2", owner="web:session:x")
