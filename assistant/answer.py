@@ -187,12 +187,22 @@ def compose(sentences: Sequence[ScoredSentence], language: Language) -> str:
 # ------------------------------------------------------------------------------------------ generative
 
 
+# The answer prompt's delimiters; inside quoted text they become harmless look-alikes (‹sources›), so a
+# document or a question cannot close its block and speak outside it.
+_DELIMITER = re.compile(r"<\s*(/?)\s*(sources|question)\s*>", re.IGNORECASE)
+
+
+def quoted(text: str) -> str:
+    """`text` with the prompt's block delimiters neutralised."""
+    return _DELIMITER.sub(lambda m: f"‹{m.group(1)}{m.group(2)}›", text)
+
+
 def source_block(sources: Sequence[Source]) -> str:
     """Numbered sources as the model sees them."""
     parts = []
     for s in sources:
         year = f", {s.year}" if s.year else ""
-        parts.append(f"[{s.n}] {s.doc_title}{year} — {s.section}\n{s.text}")
+        parts.append(quoted(f"[{s.n}] {s.doc_title}{year} — {s.section}\n{s.text}"))
     return "\n\n".join(parts)
 
 
@@ -208,7 +218,7 @@ class GenerativeAnswerer:
 
     def messages(self, request: AnswerRequest) -> list[Message]:
         system = render(f"system_{request.language}")
-        user = render("answer", sources=source_block(request.sources), question=request.question)
+        user = render("answer", sources=source_block(request.sources), question=quoted(request.question))
         return [Message("system", system), Message("user", user)]
 
     def answer(self, request: AnswerRequest) -> Iterator[str]:

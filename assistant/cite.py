@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from assistant.lexical import fold
 from assistant.types import Source
+from index.sentences import split_sentences
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
-_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[”’\"')\]]*|$)(?:\s*(?:\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]\s*)*)")
 _NUMBER = re.compile(r"\d+(?:[ .,\u00a0]\d{3})*(?:[.,]\d+)?")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)*|[A-Z]{2,}[a-z]?)\b")
 # Words capitalised for reasons other than being a name of something the sources must contain.
@@ -135,8 +135,23 @@ def _translated_in(word: str, haystack: str) -> bool:
     return any(fold(t) in haystack for t in expand_english(word))
 
 
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+")
+
+
 def _sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.findall(text) if s.strip()]
+    """The answer's sentences, each with the markers that follow it ("… zin. [1]" as well as "… zin [1].").
+    The splitter knows abbreviations and numbers (o.a., 38.000, 1.28), so a full stop inside them does not
+    end the sentence."""
+    out: list[str] = []
+    for a, b in split_sentences(text):
+        sentence = text[a:b]
+        lead = _LEADING_MARKERS.match(sentence)
+        if lead and out:
+            out[-1] += lead.group(0)
+            sentence = sentence[lead.end() :]
+        if sentence.strip():
+            out.append(sentence)
+    return out
 
 
 def strip_markers(text: str) -> str:

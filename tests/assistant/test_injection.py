@@ -270,10 +270,6 @@ def test_a_passage_with_sources_delimiters_is_retrieved_and_sent(
     assert ESCAPE in _messages(request)[1]["content"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assistant.answer.source_block inserts document text verbatim, so a document can close the sources block",
-)
 def test_a_document_cannot_close_the_sources_block(assistant_for, scripted_openai: ScriptedOpenAIServer) -> None:  # type: ignore[no-untyped-def]
     scripted_openai.reply_text("De Unie kan het visumbeleid inzetten [1].")
     assistant_for().assistant.ask(VISA_QUESTION, mode="openai")
