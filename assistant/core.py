@@ -11,6 +11,7 @@ record (the conversation store).
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -30,11 +31,15 @@ from assistant.conversation import Conversation, standalone_question
 from assistant.language import detect_language
 from assistant.lexical import terms
 from assistant.llm import LLM
+from assistant.redact import redact
 from assistant.retrieve import Retrieval, Retriever
 from assistant.types import EXTRACTIVE, Answer, Language, Mode, ModeKind, Source, Timings, Turn
 from errors import InputError, LLMError
 
 MAX_QUESTION_CHARS = 2000
+# Blank characters that are not whitespace to str.split() (nor format characters): Hangul fillers, braille blank.
+_BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+MAX_REASON_CHARS = 300  # of a language model failure, in the notice every user sees
 
 
 @dataclass(frozen=True)
@@ -257,8 +262,9 @@ class Assistant:
         except LLMError as err:
             if not self.policy.fallback_on_error:
                 raise
-            notices.append(_fallback_notice(request.language, str(err)))
-            yield Reset(str(err))
+            reason = _reason(err)
+            notices.append(_fallback_notice(request.language, reason))
+            yield Reset(reason)
             answer = yield from self._extract(base, request, clock)
             return replace(answer, fallback="llm_error")
         text = "".join(pieces).strip()
@@ -352,9 +358,17 @@ class _Stopwatch:
         return Timings(**{f.name: self._seconds.get(f.name, 0.0) for f in fields(Timings)})
 
 
+def _is_invisible(char: str) -> bool:
+    """Whether `char` shows nothing: format characters (zero-width space and joiners, bidi marks, BOM), other
+    controls, and the blank characters Unicode does not call whitespace (Hangul fillers, braille blank)."""
+    return unicodedata.category(char) in ("Cf", "Cc", "Co", "Cn", "Cs") or char in _BLANKS
+
+
 def validate_question(question: str) -> str:
-    """The question with whitespace normalised; `InputError` when empty or too long."""
-    text = " ".join(str(question or "").split())
+    """The question with whitespace (invisible characters count as whitespace) normalised; `InputError` when
+    empty or too long."""
+    text = "".join(" " if _is_invisible(c) else c for c in str(question or ""))
+    text = " ".join(text.split())
     if not text:
         raise InputError('the question is empty; type a question, e.g. "Wat is het solidariteitsmechanisme?"')
     if len(text) > MAX_QUESTION_CHARS:
@@ -362,10 +376,18 @@ def validate_question(question: str) -> str:
     return text
 
 
+def _reason(err: LLMError) -> str:
+    """Why the language model failed, fit to show every user and to store: one short line, no credentials."""
+    line = " ".join(redact(err).split())
+    return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 1] + "…"
+
+
 def _fallback_notice(lang: Language, reason: str) -> str:
+    """A plain sentence for every user, with the (already redacted) reason; never the raw exception text."""
+    reason = redact(reason)
     if lang == "nl":
-        return f"Het taalmodel gaf geen antwoord ({reason}); dit antwoord is uit de bronnen samengesteld."
-    return f"The language model did not answer ({reason}); this answer was composed from the sources."
+        return f"Het taalmodel gaf geen antwoord; dit antwoord is uit de bronnen samengesteld. Reden: {reason}"
+    return f"The language model did not answer; this answer was composed from the sources. Reason: {reason}"
 
 
 def _removed_notice(lang: Language, removed: tuple[str, ...]) -> str:

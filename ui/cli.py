@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,6 +26,22 @@ if TYPE_CHECKING:
     from assistant.types import Answer, Language, ModeKind
 
 Handler = Callable[["Parts", argparse.Namespace], int]
+
+# Terminal controls other than newline and tab (escape sequences, C1 controls, bidi overrides): document
+# text that could move the cursor, retitle the window or hide what follows.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(text: object) -> str:
+    """Text from documents, answers or the index with terminal control characters removed."""
+    return _CONTROLS.sub("", str(text))
+
+
+def _safe(text: object) -> str:
+    """Text from documents or answers, fit to go inside rich markup: controls removed, markup escaped."""
+    from rich.markup import escape
+
+    return escape(_clean(text))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,9 +127,11 @@ def _handler(command: str) -> Handler:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from assistant.build import build_assistant
+    from assistant.redact import quiet_http_loggers
     from assistant.settings import load_settings
     from errors import PolicyAssistantError
 
+    quiet_http_loggers()  # whoever configures logging later: request URLs may hold credentials
     try:
         parts = build_assistant(load_settings())
         return _handler(args.command)(parts, args)
@@ -154,7 +173,7 @@ def _cmd_index(parts: Parts, args: argparse.Namespace) -> int:
         report = parts.indexer.run(args.paths, rebuild=args.rebuild, use_prebuilt=use_prebuilt)
     elapsed = time.perf_counter() - started
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {_safe(warning)}")
     sync = report.sync
     if not sync.changed:
         if not args.if_needed:
@@ -168,7 +187,7 @@ def _cmd_index(parts: Parts, args: argparse.Namespace) -> int:
         f"{sync.embedded - report.prebuilt} embedded, {sync.reused} reused ({elapsed:.1f} s)"
     )
     for doc_id in sync.removed_documents:
-        console.print(f"removed {doc_id}")
+        console.print(f"removed {_safe(doc_id)}")
     return 0
 
 
@@ -180,8 +199,8 @@ def _doc_ids(parts: Parts, docs: Sequence[str] | None) -> list[str] | None:
 
 
 def _cmd_search(parts: Parts, args: argparse.Namespace) -> int:
-    from errors import PolicyAssistantError
     from assistant.limits import MAX_PASSAGES, check_k
+    from errors import PolicyAssistantError
 
     docs = _doc_ids(parts, args.doc)
     k = check_k(args.k, most=MAX_PASSAGES) or parts.settings.search_k
@@ -231,6 +250,7 @@ def _print_hits(parts: Parts, query: str, k: int, docs: list[str] | None, as_jso
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     from rich.console import Console
+    from rich.text import Text
 
     console = Console()
     if not retrieval.hits:
@@ -241,10 +261,10 @@ def _print_hits(parts: Parts, query: str, k: int, docs: list[str] | None, as_jso
         snippet = snippet[:300] + ("…" if len(snippet) > 300 else "")
         page = f", p. {c.page}" if c.page else ""
         console.print(
-            f"[bold][{rank}][/bold] {c.doc_short_title} ({c.year or 'n.d.'}){page} — {c.section_path}  "
-            f"[dim]similarity {hit.similarity:.3f}[/dim]"
+            f"[bold][{rank}][/bold] {_safe(c.doc_short_title)} ({c.year or 'n.d.'}){page} — "
+            f"{_safe(c.section_path)}  [dim]similarity {hit.similarity:.3f}[/dim]"
         )
-        console.print(f"    {snippet}", highlight=False)
+        console.print(Text(f"    {_clean(snippet)}"), highlight=False)
     console.print(f"[dim]{elapsed_ms:.0f} ms[/dim]")
 
 
@@ -255,13 +275,15 @@ def _cmd_docs(parts: Parts, args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     if not docs:
         print("the index is empty: run `policy-assistant index`")
         return 0
     table = Table("id", "title", "year", "sections", "chunks", "tokens")
     for d in docs:
-        table.add_row(d.doc_id, d.title, str(d.year or ""), str(d.sections), str(d.chunks), str(d.tokens))
+        cells = (d.doc_id, d.title, d.year or "", d.sections, d.chunks, d.tokens)
+        table.add_row(*(Text(_clean(cell)) for cell in cells))  # as text: a title is no markup
     Console().print(table)
     return 0
 
@@ -325,7 +347,7 @@ def _stream_answer(events: Iterable[Delta | Reset | Done], debug: bool) -> None:
     streamed: list[str] = []
     for event in events:
         if isinstance(event, Delta):
-            print(event.text, end="", flush=True)
+            print(_clean(event.text), end="", flush=True)
             streamed.append(event.text)
         elif isinstance(event, Reset):
             if streamed:
@@ -339,6 +361,7 @@ def _stream_answer(events: Iterable[Delta | Reset | Done], debug: bool) -> None:
 
 def _print_answer(answer: Answer, debug: bool, streamed_text: str = "") -> None:
     from rich.console import Console
+    from rich.text import Text
 
     console = Console(highlight=False)
     nl = answer.language == "nl"
@@ -347,7 +370,7 @@ def _print_answer(answer: Answer, debug: bool, streamed_text: str = "") -> None:
             console.print(
                 "[dim]" + ("na controle van de bronverwijzingen" if nl else "after checking the citations") + ":[/dim]"
             )
-        console.print(answer.text)
+        console.print(Text(_clean(answer.text)))
     if answer.refused:
         console.print(
             "[yellow]"
@@ -365,20 +388,21 @@ def _print_answer(answer: Answer, debug: bool, streamed_text: str = "") -> None:
             + "[/red]"
         )
     for sentence in answer.flagged:
-        console.print("[red]" + ("Controleer: " if nl else "Check: ") + sentence + "[/red]")
+        console.print("[red]" + ("Controleer: " if nl else "Check: ") + _safe(sentence) + "[/red]")
     for notice in answer.notices:
-        console.print(f"[yellow]{notice}[/yellow]")
+        console.print(f"[yellow]{_safe(notice)}[/yellow]")
     console.print("[bold]" + ("Bronnen" if nl else "Sources") + "[/bold]")
     for s in answer.sources:
         page = f", p. {s.page}" if s.page else ""
-        console.print(f"  [{s.n}] {s.doc_title} ({s.year or 'n.d.'}{page}) — {s.section}")
-        snippet = " ".join((s.highlight or s.text).split())
-        console.print(f"      [dim]{snippet[:240]}{'…' if len(snippet) > 240 else ''}[/dim]")
+        console.print(f"  [{s.n}] {_safe(s.doc_title)} ({s.year or 'n.d.'}{page}) — {_safe(s.section)}")
+        snippet = " ".join(_clean(s.highlight or s.text).split())
+        console.print(Text(f"      {snippet[:240]}{'…' if len(snippet) > 240 else ''}", style="dim"))
     if debug:
-        console.print(f"[dim]standalone question: {answer.standalone_question}[/dim]")
+        console.print(f"[dim]standalone question: {_safe(answer.standalone_question)}[/dim]")
         console.print(f"[dim]similarity: {', '.join(f'[{s.n}] {s.similarity:.3f}' for s in answer.sources)}[/dim]")
     console.print(
-        f"[dim]mode: {answer.mode} · {answer.latency_ms:.0f} ms · conversation {answer.conversation_id or '-'}[/dim]"
+        f"[dim]mode: {_safe(answer.mode)} · {answer.latency_ms:.0f} ms · "
+        f"conversation {_safe(answer.conversation_id or '-')}[/dim]"
     )
 
 

@@ -26,7 +26,7 @@ from assistant.conversation import Conversation
 from assistant.core import Assistant
 from assistant.settings import load_settings
 from assistant.types import EXTRACTIVE, Answer, Source
-from errors import InputError
+from errors import InputError, NotFoundError
 from storage.feedback import FeedbackStore
 from ui.commands import add_slack_parser
 from ui.slack import app as slack_app
@@ -163,6 +163,11 @@ class Bot:
     data_dir: Path
     _event_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
+    def conversation_id(self, channel: str, thread_ts: str, team: str = "T1") -> str:
+        """The id the bot gives a thread's conversation, from the secret it keeps in the data directory."""
+        secret = (self.data_dir / slack_app.SECRET_FILE).read_text(encoding="utf-8").strip()
+        return slack_app.conversation_id(secret, team, channel, thread_ts)
+
     def post(self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
              retry: int | None = None) -> tuple[int, str]:  # fmt: skip
         ts = str(timestamp if timestamp is not None else int(time.time()))
@@ -202,8 +207,11 @@ class Bot:
         event = {"type": "message", "channel_type": "im", "user": "U2", "text": text, "ts": ts, "channel": "D1"}
         return self.event({**event, **extra})
 
-    def click(self, update: dict[str, Any], up: bool = True, user: str = "U1") -> tuple[int, str]:
+    def click(self, update: dict[str, Any], up: bool = True, user: str = "U1", thread_ts: str = "100.000001",
+              value: str | None = None) -> tuple[int, str]:  # fmt: skip
         button = next(b for b in update["blocks"] if b["type"] == "actions")["elements"][0 if up else 1]
+        if value is not None:
+            button = {**button, "value": value}
         payload = {
             "type": "block_actions",
             "team": {"id": "T1"},
@@ -211,7 +219,7 @@ class Bot:
             "api_app_id": "A1",
             "channel": {"id": update["channel"]},
             "container": {"type": "message", "message_ts": update["ts"], "channel_id": update["channel"]},
-            "message": {"ts": update["ts"], "thread_ts": "100.000001", "type": "message"},
+            "message": {"ts": update["ts"], "thread_ts": thread_ts, "type": "message"},
             "trigger_id": "1.2.3",
             "response_url": "http://127.0.0.1:9/unused",
             "actions": [{**button, "block_id": "pa-feedback", "action_ts": str(time.time())}],
@@ -242,7 +250,7 @@ def start_bot(corpus_components: Parts, tmp_path: Path) -> Iterator[Callable[...
         servers.append(server)
         _serve(server)
         url = f"http://127.0.0.1:{server.server_address[1]}{slack_app.EVENTS_PATH}"
-        return Bot(url, fake, parts, tmp_path)
+        return Bot(url, fake, parts, Path(parts.settings.data_dir))
 
     yield start
     for server in servers:
@@ -287,7 +295,7 @@ def test_mention_gets_a_placeholder_then_the_answer_in_the_thread(start_bot) -> 
     assert len(update["blocks"]) <= MAX_BLOCKS
     assert all(len(b["text"]["text"]) <= MAX_SECTION_CHARS for b in update["blocks"] if b["type"] == "section")
 
-    history = bot.parts.conversations.history("slack:C1:100.000001")
+    history = bot.parts.conversations.history(bot.conversation_id("C1", "100.000001"))
     assert [h.answer.question for h in history] == [QUESTION], "the <@BOT> mention is stripped"
     assert not bot.fake.of("conversations.replies")
 
@@ -308,9 +316,10 @@ def test_follow_up_in_the_thread_uses_the_earlier_turn_and_feedback_is_stored(st
     assert {t["user"] for t in thanks} == {"U7", "U8"}
 
     rows = feedback_rows(bot.data_dir)
+    conv_id = bot.conversation_id("C1", "100.000001")
     assert [(r[0], r[1], r[2], r[6], r[7], r[8], r[9]) for r in rows] == [
-        ("slack", "slack:C1:100.000001", QUESTION, "up", "U7", "C1", first["ts"]),
-        ("slack", "slack:C1:100.000001", FOLLOW_UP, "down", "U8", "C1", follow["ts"]),
+        ("slack", conv_id, QUESTION, "up", "U7", "C1", first["ts"]),
+        ("slack", conv_id, FOLLOW_UP, "down", "U8", "C1", follow["ts"]),
     ]
     standalone = rows[1][3]
     assert "2015" in standalone and "asielaanvragen" in standalone
@@ -337,7 +346,7 @@ def test_follow_up_in_a_thread_the_store_does_not_know_is_read_back_from_slack(s
     (replies,) = bot.fake.of("conversations.replies")
     assert replies["channel"] == "C1" and replies["ts"] == "300.000001"
     assert "1,28 miljoen" in section_texts(update["blocks"])
-    history = bot.parts.conversations.history("slack:C1:300.000001")
+    history = bot.parts.conversations.history(bot.conversation_id("C1", "300.000001"))
     assert [h.answer.question for h in history] == [QUESTION, FOLLOW_UP]
     assert (history[0].answer.text, history[0].answer.sources) == ("698 000", ()), "read back: text, no sources"
 
@@ -435,6 +444,112 @@ def test_url_verification_and_healthz(start_bot) -> None:  # type: ignore[no-unt
     assert status == 200 and "abc" in body
     with urllib.request.urlopen(bot.url.replace(slack_app.EVENTS_PATH, "/healthz"), timeout=5) as response:
         assert response.status == 200
+
+
+# ---------------------------------------------------------------------- hostile documents and ownership
+
+# A document that tries to notify everyone, mention a user, plant a link and format its quote.
+POISON = (
+    "Een afgewezen asielzoeker krijgt een termijn van 30 dagen om de Unie vrijwillig te verlaten "
+    "<!channel> <!here> <@U123> <http://evil.example/p|klik hier> @channel *vet* _schuin_ ~weg~ `code` "
+    "```blok``` www.evil.example https://evil.example/beacon.png."
+)
+POISON_TXT = f"""Terugkeer <!channel> *beleid*
+
+
+1. TERMIJN <@U123> VOOR VERTREK
+
+{POISON}
+Na afloop van die termijn kan de lidstaat het terugkeerbesluit gedwongen uitvoeren.
+"""
+POISON_QUESTION = "Hoeveel dagen krijgt een afgewezen asielzoeker om de Unie vrijwillig te verlaten?"
+LIVE_MARKUP = ("<!channel>", "<!here>", "<@U123>", "<http", "http://evil", "https://evil", "www.evil", "evil.example",
+               "@channel", "*vet*", "_schuin_", "~weg~", "`code`", "```", "*beleid*")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def poisoned_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Settings of a real index: the tiny corpus plus the poisoned document."""
+    from tests.tiny_corpus import write_tiny_corpus
+
+    root = tmp_path_factory.mktemp("slack-poison")
+    corpus = write_tiny_corpus(root / "corpus")
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    manifest["documents"].append(
+        {"id": "poison-2023", "file": "poison.txt", "title": "Terugkeer <!channel> *beleid* <@U123>",
+         "short_title": "Terugkeer", "year": 2023, "doc_type": "communication", "reference": None}
+    )  # fmt: skip
+    (corpus / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (corpus / "poison.txt").write_text(POISON_TXT, encoding="utf-8")
+    settings = load_settings(_env_file=None, data_dir=root / "data", corpus_dir=corpus, warm_up=False)
+    build_assistant(settings).indexer.run()
+    return settings
+
+
+def test_markup_from_a_document_reaches_slack_as_text(start_bot, poisoned_settings) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot(build_assistant(poisoned_settings))
+    bot.mention(POISON_QUESTION, ts="910.000001")
+    (update,) = bot.fake.wait_for("chat.update", 1)
+    assert "30 dagen" in update["text"] and "30 dagen" in section_texts(update["blocks"]), "the poisoned passage"
+    assert "Terugkeer" in section_texts(update["blocks"]), "its source is listed"
+    for method, args in bot.fake.answer_calls():  # everything Slack would parse: fallback text and blocks
+        sent = json.dumps({"text": args.get("text"), "blocks": args.get("blocks")}, ensure_ascii=False)
+        for markup in LIVE_MARKUP:
+            assert markup not in sent, f"{markup!r} reached {method} live: {sent[:2000]}"
+    assert "&lt;!channel&gt;" in update["text"], "shown as text, not dropped"
+
+
+def test_an_error_message_is_text_too(start_bot, corpus_components, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    parts = slack_parts(corpus_components, tmp_path)
+
+    def fail(call: int) -> None:
+        raise InputError("unknown document '<!channel> *x*'")
+
+    parts.assistant = HookedAssistant(parts.assistant, fail)
+    bot = start_bot(parts)
+    bot.mention(QUESTION, ts="920.000001")
+    (failed,) = bot.fake.wait_for("chat.update", 1)
+    sent = json.dumps(failed, ensure_ascii=False)
+    assert "<!channel>" not in sent and "*x*" not in sent and "&lt;!channel&gt;" in failed["text"]
+
+
+def test_slack_conversations_belong_to_their_thread_and_their_ids_are_not_guessable(start_bot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bot = start_bot()
+    bot.mention(QUESTION, ts="930.000001")
+    (first,) = bot.fake.wait_for("chat.update", 1)
+    secret_file = tmp_path / slack_app.SECRET_FILE
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    conv_id = bot.conversation_id("C1", "930.000001")
+    store = bot.parts.conversations
+    assert "C1" not in conv_id and "930" not in conv_id and "T1" not in conv_id
+    assert conv_id != slack_app.conversation_id("another-installation", "T1", "C1", "930.000001")
+    assert [h.answer.question for h in store.history(conv_id, "slack:T1:C1:930.000001")] == [QUESTION]
+    for other in ("web:session:abc", "web:user:jan", "api:local", "slack:T1:C2:930.000001"):
+        with pytest.raises(NotFoundError):
+            store.get(conv_id, other)
+        with pytest.raises(NotFoundError):
+            store.history(conv_id, other)
+    with sqlite3.connect(tmp_path / "conversations.sqlite3") as db:
+        assert db.execute("SELECT id, owner FROM conversations").fetchall() == [(conv_id, "slack:T1:C1:930.000001")]
+
+    # The same thread in another channel or team is another conversation; the key survives a restart.
+    bot.mention(QUESTION, ts="930.000001", channel="C2")
+    bot.fake.wait_for("chat.update", 2)
+    assert bot.conversation_id("C2", "930.000001") != conv_id
+    restarted = start_bot()
+    restarted.mention(FOLLOW_UP, ts="930.000002", thread_ts="930.000001")
+    (follow,) = restarted.fake.wait_for("chat.update", 1)
+    assert "1,28 miljoen" in section_texts(follow["blocks"]) and not restarted.fake.of("conversations.replies")
+
+    # A button naming the conversation of another thread stores nothing.
+    forged = json.dumps({"c": conv_id, "p": 0})
+    assert bot.click(first, user="U9", thread_ts="999.000001", value=forged)[0] == 200
+    (gone,) = bot.fake.wait_for("chat.postEphemeral", 1)
+    assert "niet meer te vinden" in gone["text"]
+    assert not (tmp_path / "feedback.sqlite3").exists() or feedback_rows(tmp_path) == []
+    assert bot.click(first, user="U9", thread_ts="930.000001")[0] == 200
+    bot.fake.wait_for("chat.postEphemeral", 2)
+    assert [r[1] for r in feedback_rows(tmp_path)] == [conv_id]
 
 
 # ------------------------------------------------------------------------------------ blocks and CLI

@@ -1,8 +1,10 @@
 """`policy-assistant slack`: the assistant as a Slack bot (slack-bolt), in Socket Mode or over HTTP.
 
 The bot answers @mentions in channels and direct messages, always in a thread under the question; each Slack
-thread is one conversation (`slack:<channel>:<thread_ts>` in the conversation store), so a follow-up in the
-thread uses the earlier turns. A thread the store does not know (e.g. after the data directory changed) is
+thread is one conversation, so a follow-up in the thread uses the earlier turns. The conversation belongs to
+the principal `slack:<team>:<channel>:<thread_ts>` (the web UI and the API have other principals, so they
+cannot open it), and its id is a keyed hash of the same (`conversation_id`): Slack's public ids alone do not
+give it away. A thread the store does not know (e.g. after the data directory changed) is
 rebuilt from `conversations.replies`. The bot posts a placeholder at once and replaces it with the answer
 (Block Kit, see `blocks.py`); 👍 / 👎 clicks go to the shared feedback store (`parts.feedback`) with channel
 "slack", and the Slack user, channel and message ids in the table `slack_feedback` of the same database.
@@ -15,15 +17,19 @@ or a message seen twice (`app_mention` and `message.im` for one message) is answ
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -34,8 +40,9 @@ from slack_sdk.errors import SlackApiError
 
 from assistant.conversation import Conversation
 from assistant.language import detect_language
+from assistant.redact import quiet_http_loggers, redact
 from assistant.types import EXTRACTIVE, Answer, Language
-from errors import InputError, PolicyAssistantError
+from errors import InputError, NotFoundError, PolicyAssistantError
 from storage.feedback import Rating
 from ui.commands import SLACK_EVENTS_PATH as EVENTS_PATH
 from ui.i18n import t
@@ -47,6 +54,7 @@ from ui.slack.blocks import (
     answer_blocks,
     is_answer_message,
     note_blocks,
+    plain,
     shorten,
     strip_mentions,
 )
@@ -63,6 +71,7 @@ MAX_BODY_BYTES = 1_000_000
 DEFAULT_RATE_LIMIT = 5  # questions per user per window
 DEFAULT_RATE_WINDOW = 60.0  # seconds
 SEEN_TTL = 30 * 60.0  # Slack retries within minutes; keep delivered event ids for half an hour
+SECRET_FILE = "slack_secret"  # in the data directory: the key of the conversation ids
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -113,17 +122,46 @@ class SeenKeys:
             return True
 
 
-def conversation_id(channel: str, thread_ts: str) -> str:
-    return f"slack:{channel}:{thread_ts}"
+def thread_owner(team: str, channel: str, thread_ts: str) -> str:
+    """The principal a Slack thread's conversation belongs to."""
+    return f"slack:{team}:{channel}:{thread_ts}"
+
+
+def conversation_id(secret: str, team: str, channel: str, thread_ts: str) -> str:
+    """The conversation id of a Slack thread: an HMAC under the installation's secret, so that a web or API
+    user who knows the team, channel and thread (all visible in Slack) still cannot name it."""
+    digest = hmac.new(secret.encode(), f"{team}\n{channel}\n{thread_ts}".encode(), hashlib.sha256).hexdigest()
+    return f"slack-{digest[:32]}"
+
+
+def load_secret(data_dir: Path) -> str:
+    """The installation's key for conversation ids, created in `data_dir` on first use (mode 600)."""
+    path = data_dir / SECRET_FILE
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value
+            raise  # an empty file (a crash while writing it): not a key to use
+        value = secrets.token_hex(32)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(value)
+        return value
+    except OSError as err:  # read-only data directory: threads are read back from Slack after a restart
+        log.warning("cannot keep %s (%s); Slack conversation ids change at the next start", path, err)
+        return secrets.token_hex(32)
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
+    text = redact(str(err)).strip()
     return shorten(text.splitlines()[0] if text else type(err).__name__, 200)
 
 
 def _short_error(err: BaseException) -> str:
-    return shorten(f"{type(err).__name__}: {err}", 300)
+    return shorten(redact(f"{type(err).__name__}: {err}"), 300)
 
 
 # ----------------------------------------------------------------------------------------------- bot
@@ -136,6 +174,7 @@ class SlackBot:
         self, parts: Parts, *, rate_limit: int = DEFAULT_RATE_LIMIT, rate_window: float = DEFAULT_RATE_WINDOW
     ) -> None:
         self.parts = parts
+        self.secret = load_secret(Path(parts.settings.data_dir))
         self.limiter = RateLimiter(rate_limit, rate_window)
         self.seen = SeenKeys()
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -165,6 +204,7 @@ class SlackBot:
             log.info("event %s for message %s already handled; not answering again", body.get("event_id"), ts)
             return
         thread_ts = str(event.get("thread_ts") or ts)
+        team = str(body.get("team_id") or event.get("team") or "")
         question = strip_mentions(str(event.get("text", "")))
         lang: Language = detect_language(question, default="nl") if question else "nl"
         user = str(event["user"])
@@ -180,23 +220,32 @@ class SlackBot:
         placeholder_ts: str | None = None
         try:
             placeholder_ts = self._post(client, channel, thread_ts, t("slack.searching", lang))
-            answer, position = self._answer(client, channel, thread_ts, ts, question, bot_user, event)
+            answer, position = self._answer(client, team, channel, thread_ts, ts, question, bot_user, event)
             value = json.dumps({"c": answer.conversation_id, "p": position}, separators=(",", ":"))
             blocks, text = answer_blocks(answer, value)
             self._show(client, channel, thread_ts, placeholder_ts, text, blocks)
         except PolicyAssistantError as err:
             self._show_error(
-                client, channel, thread_ts, placeholder_ts, t("slack.error", lang, error=shorten(str(err), 500))
+                client,
+                channel,
+                thread_ts,
+                placeholder_ts,
+                t("slack.error", lang, error=plain(shorten(redact(err), 500))),
             )
         except Exception as err:  # noqa: BLE001 - one failed answer must not stop the bot
             log.exception("answering message %s in %s failed", ts, channel)
             self._show_error(
-                client, channel, thread_ts, placeholder_ts, t("slack.error_internal", lang, error=_short_error(err))
+                client,
+                channel,
+                thread_ts,
+                placeholder_ts,
+                t("slack.error_internal", lang, error=plain(_short_error(err))),
             )
 
     def _answer(
         self,
         client: WebClient,
+        team: str,
         channel: str,
         thread_ts: str,
         ts: str,
@@ -204,13 +253,15 @@ class SlackBot:
         bot_user: str,
         event: dict[str, Any],
     ) -> tuple[Answer, int]:
-        conv_id = conversation_id(channel, thread_ts)
+        conv_id = conversation_id(self.secret, team, channel, thread_ts)
+        owner = thread_owner(team, channel, thread_ts)
         with self._conversation_lock(conv_id):  # one question of a thread at a time: turns stay in order
-            conversation = self.parts.conversations.get_or_new(conv_id)
+            # The one place a server-derived id is created: the id is ours, the owner is the thread.
+            conversation = self.parts.conversations.get_or_new(conv_id, owner)
             if not conversation.turns and thread_ts != ts:
                 self._import_thread(client, channel, thread_ts, ts, bot_user, event, conversation)
             answer = self.parts.assistant.ask(question, conversation)
-            position = len(self.parts.conversations.history(conv_id)) - 1
+            position = len(self.parts.conversations.history(conv_id, owner)) - 1
         return answer, position
 
     def _import_thread(
@@ -280,7 +331,11 @@ class SlackBot:
         try:
             ref = json.loads(action.get("value") or "{}")
             conv_id, position = str(ref["c"]), int(ref["p"])
-            history = self.parts.conversations.history(conv_id)
+            if not thread_ts:
+                raise LookupError(conv_id)  # the bot answers only in threads
+            # Only the conversation of the thread the button is in: the button's value names nothing else.
+            owner = thread_owner(str(team or ""), channel, str(thread_ts))
+            history = self.parts.conversations.history(conv_id, owner)
             if not 0 <= position < len(history):
                 raise LookupError(conv_id)
             answer = history[position].answer
@@ -290,11 +345,13 @@ class SlackBot:
             self._ephemeral(
                 client, channel, user, thread_ts, t("slack.thanks_up" if rating == "up" else "slack.thanks_down", lang)
             )
-        except (ValueError, KeyError, TypeError, LookupError):
+        except (ValueError, KeyError, TypeError, LookupError, NotFoundError):
             self._ephemeral(client, channel, user, thread_ts, t("slack.feedback_gone", lang))
         except PolicyAssistantError as err:  # e.g. the database is down: the user learns the rating was not stored
             log.warning("storing feedback from %s in %s failed: %s", user, channel, err)
-            self._ephemeral(client, channel, user, thread_ts, t("slack.error", lang, error=shorten(str(err), 500)))
+            self._ephemeral(
+                client, channel, user, thread_ts, t("slack.error", lang, error=plain(shorten(redact(err), 500)))
+            )
         except Exception:  # noqa: BLE001 - a failed rating must not stop the bot
             log.exception("storing feedback from %s in %s failed", user, channel)
 
@@ -449,6 +506,7 @@ def _require(names: list[str]) -> dict[str, str]:
 def run(parts: Parts, args: argparse.Namespace) -> int:
     """Run the bot until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_http_loggers()
     if args.http:
         # Any address may be bound: Slack must reach it, and every request is checked against the signing secret.
         check_port(args.port)

@@ -4,6 +4,9 @@ Plain functions without Slack I/O, so they are tested directly; the words come f
 (api.slack.com/reference/block-kit): 50 blocks per message, 3000 characters of text per section, 10 elements
 per context block, 2000 characters of a button value; the top-level `text` (notification and screen-reader
 fallback) is kept under 3000 characters.
+
+Slack parses the fallback `text` like the blocks, so both carry the same safe text: answer and document text
+goes through `plain` (escaped, and Slack's formatting, links and `@channel` made inert), never as markup.
 """
 
 from __future__ import annotations
@@ -26,16 +29,43 @@ Block = dict[str, Any]
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+# Slack's mrkdwn has no escape for its formatting characters: in document text they become look-alikes
+# that Slack does not parse (bold, italic, strike, code and code fences).
+_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+_QUOTE = re.compile(r"^([ \t]*)>", re.M)  # a line starting with ">" is a block quote
+# What Slack makes a link by itself: scheme://…, www.…, and bare domain names.
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s<>]*|\bwww\.[^\s<>]*|\b(?:[a-z0-9\-]+\.)+[a-z]{2,24}\b")
+_BROADCAST = re.compile(r"(?i)@(channel|here|everyone)\b")
+ONE_DOT_LEADER, DIVISION_SLASH = "\u2024", "\u2215"
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters escaped (answer and document text are data, never markup)."""
+    """Slack's three control characters escaped: `<!channel>`, `<@U…>` and `<url|label>` stay text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _inert_url(match: re.Match[str]) -> str:
+    return match.group().replace("/", DIVISION_SLASH).replace(".", ONE_DOT_LEADER)
+
+
+def neutralise(text: str) -> str:
+    """Document text that Slack shows as written: no bold, italics, strike-through, code, quotes, links or
+    `@channel` (look-alike characters take the place of the markup); still to be `escape`d."""
+    text = _URL.sub(_inert_url, text.translate(_LOOKALIKES))
+    text = _QUOTE.sub("\\1\u203a", text)
+    return _BROADCAST.sub("\uff20\\1", text)
+
+
+def plain(text: str) -> str:
+    """Text from documents, questions or errors, safe in any text Slack parses (mrkdwn and fallback text)."""
+    return escape(neutralise(text))
+
+
 def to_mrkdwn(text: str) -> str:
-    """Answer text (Markdown-ish) as Slack mrkdwn: escaped, `**bold**` as `*bold*`; `[n]` markers stay."""
-    return _BOLD.sub(r"*\1*", escape(text))
+    """Answer text (Markdown-ish) as Slack mrkdwn: the answer's `**bold**` as `*bold*`, everything else as text
+    (`plain`: no mentions, links or other formatting from the documents it quotes); `[n]` markers stay."""
+    pieces = _BOLD.split(text)  # outside, bold, outside, bold, ...
+    return "".join(plain(p) if i % 2 == 0 else f"*{plain(p)}*" for i, p in enumerate(pieces))
 
 
 def strip_mentions(text: str) -> str:
@@ -87,8 +117,8 @@ def _notes(answer: Answer) -> list[str]:
         notes.append(t("slack.refused", lang))
     if answer.unverified:
         notes.append(t("slack.unverified", lang))
-    notes += [f"{t('slack.flagged', lang)} {escape(shorten(s, 400))}" for s in answer.flagged]
-    notes += [f"ℹ️ {escape(shorten(n, 400))}" for n in answer.notices]
+    notes += [f"{t('slack.flagged', lang)} {plain(shorten(s, 400))}" for s in answer.flagged]
+    notes += [f"ℹ️ {plain(shorten(n, 400))}" for n in answer.notices]
     return notes
 
 
@@ -96,11 +126,9 @@ def source_line(source: Source) -> str:
     """One source: `[n] *title* (year) — section`, then the supporting sentence (or the passage's start)."""
     year = f" ({source.year})" if source.year else ""
     page = f", p. {source.page}" if source.page else ""
-    head = (
-        f"*[{source.n}] {escape(shorten(source.doc_title, 200))}*{year}{page} — {escape(shorten(source.section, 200))}"
-    )
+    head = f"*[{source.n}] {plain(shorten(source.doc_title, 200))}*{year}{page} — {plain(shorten(source.section, 200))}"
     snippet = shorten(source.highlight or source.text, MAX_SNIPPET_CHARS)
-    return f"{head}\n> {escape(snippet)}" if snippet else head
+    return f"{head}\n> {plain(snippet)}" if snippet else head
 
 
 def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str]:
@@ -117,7 +145,7 @@ def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str
     if not lines:
         source_blocks.append(_context(t("slack.no_sources", lang)))
 
-    meta = f"{t('slack.mode', lang)}: `{escape(str(answer.mode))}` · {answer.latency_ms / 1000:.1f} s"
+    meta = f"{t('slack.mode', lang)}: `{plain(str(answer.mode))}` · {answer.latency_ms / 1000:.1f} s"
     tail: list[Block] = [
         {"type": "divider"},
         *source_blocks,
@@ -155,7 +183,8 @@ def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str
 
     blocks = text_blocks + note_blocks + tail
     prefix = "⚠️ " if answer.refused or answer.unverified else ""
-    return blocks, shorten(prefix + answer.text, MAX_FALLBACK_CHARS)
+    # The fallback text is parsed like the blocks (mentions, links, formatting): the same safe text.
+    return blocks, shorten(prefix + to_mrkdwn(answer.text), MAX_FALLBACK_CHARS)
 
 
 def is_answer_message(message: dict[str, Any]) -> bool:
