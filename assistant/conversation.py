@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from assistant.redact import redact
 from assistant.types import Message, Turn
 from errors import LLMError
 from prompts import render
@@ -128,7 +129,7 @@ def standalone_question(question: str, history: Sequence[Turn], llm: LLM | None 
             if _MIN_REWRITE_CHARS <= len(rewritten) <= MAX_REWRITE_CHARS:
                 return rewritten, None
         except LLMError as err:
-            notice = f"follow-up rewritten without the language model ({err})"
+            notice = f"follow-up rewritten without the language model ({redact(str(err))})"
     return condense(question, history), notice
 
 
@@ -146,3 +147,29 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         rest = re.sub(r"^(?:in|for|voor|van|of)\b", "", rest, flags=re.IGNORECASE).strip(" ?.,")
         return f"{replaced} {rest}".strip() if rest else replaced
     return f"{question.rstrip('?').strip()} — {previous}"
+
+
+# How a reply of the OpenAI-compatible endpoint ends its text: what `turns_from_messages` cuts off again.
+SOURCES_FOOTERS = ("\n\nBronnen:", "\n\nSources:")
+
+
+def turns_from_messages(messages: Sequence[tuple[str, str]]) -> list[Turn]:
+    """An OpenAI-style history of (role, text) messages as turns: each user message with the assistant reply
+    that follows it (its sources footer cut off); system, developer and tool messages, and a user message no
+    reply follows, are skipped. Used by the OpenAI-compatible endpoint and the evaluation's follow-ups."""
+    from assistant.language import detect_language
+
+    turns: list[Turn] = []
+    pending: str | None = None
+    for role, text in messages:
+        if role == "user":
+            pending = text
+        elif role == "assistant" and pending is not None:
+            answer = text
+            for footer in SOURCES_FOOTERS:
+                answer = answer.split(footer)[0]
+            turns.append(
+                Turn(question=pending, answer=answer, standalone_question=pending, language=detect_language(pending))
+            )
+            pending = None
+    return turns

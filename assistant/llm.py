@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from assistant.redact import redact
 from assistant.types import Message
 from errors import ConfigError, LLMError
 
@@ -82,7 +83,7 @@ class OpenAIChat:
         url = _from_env(base_url, "OPENAI_BASE_URL") or DEFAULT_BASE_URL
         if not url.startswith(("http://", "https://")):
             raise ConfigError(
-                f"the language model URL {url!r} must start with http:// or https://, "
+                f"the language model URL {redact(url)!r} must start with http:// or https://, "
                 "e.g. http://127.0.0.1:8080/v1: check ASSISTANT_OPENAI_BASE_URL"
             )
         self._base_url = url.rstrip("/")
@@ -114,7 +115,7 @@ class OpenAIChat:
     def __repr__(self) -> str:
         key = "'***'" if self._has_key else "None"
         return (
-            f"OpenAIChat(base_url={self._base_url!r}, model={self._model!r}, api_key={key}, "
+            f"OpenAIChat(base_url={redact(self._base_url)!r}, model={self._model!r}, api_key={key}, "
             f"timeout={self._timeout!r}, max_retries={self._max_retries!r})"
         )
 
@@ -128,7 +129,7 @@ class OpenAIChat:
         options: dict[str, Any] = {"temperature": self._temperature}
         if self._max_tokens is not None:
             options["max_tokens"] = self._max_tokens
-        log.debug("chat request to %s (model %s, %d messages)", self._base_url, self._model, len(payload))
+        log.debug("chat request to %s (model %s, %d messages)", redact(self._base_url), self._model, len(payload))
         try:
             response = self._client.chat.completions.create(model=self._model, messages=payload, stream=True, **options)
         except (openai.OpenAIError, ValueError) as err:
@@ -136,22 +137,25 @@ class OpenAIChat:
 
         finish_reason: str | None = None
         try:
-            with response:
-                for chunk in response:
-                    for choice in getattr(chunk, "choices", None) or ():
-                        if (getattr(choice, "index", 0) or 0) != 0:  # n=1: other choices never come
-                            continue
-                        delta = getattr(choice, "delta", None)
-                        text = getattr(delta, "content", None)
-                        if text:
-                            yield text
-                        finish_reason = getattr(choice, "finish_reason", None) or finish_reason
+            for chunk in response:
+                for choice in getattr(chunk, "choices", None) or ():
+                    if (getattr(choice, "index", 0) or 0) != 0:  # n=1: other choices never come
+                        continue
+                    delta = getattr(choice, "delta", None)
+                    text = getattr(delta, "content", None)
+                    if text:
+                        yield text
+                    finish_reason = getattr(choice, "finish_reason", None) or finish_reason
         except (openai.OpenAIError, ValueError) as err:
             raise self._error(err, streaming=True) from err
+        finally:
+            # Also when the caller stops reading (`close()`: its client went away): the connection to the
+            # model server closes now, and the model stops writing an answer nobody reads.
+            response.close()
         if finish_reason is None:
             # A stream cut off cleanly still lacks the final chunk that every server sends.
             raise LLMError(
-                f"the language model at {self._base_url} ended its answer without finishing it: "
+                f"the language model at {redact(self._base_url)} ended its answer without finishing it: "
                 f"try again {_FALLBACK_HINT}"
             )
         if finish_reason == "length":
@@ -159,7 +163,7 @@ class OpenAIChat:
 
     def _redact(self, text: object) -> str:
         """`text` on one short line, with the API key (should a server echo it) blanked out."""
-        line = " ".join(str(text).split())
+        line = redact(" ".join(str(text).split()))
         key = self._client.api_key
         if self._has_key and isinstance(key, str) and key:
             line = line.replace(key, "***")
@@ -176,7 +180,7 @@ class OpenAIChat:
         """Translate an openai SDK error into one actionable line that never holds the key."""
         import openai
 
-        where = f"the language model at {self._base_url}"
+        where = f"the language model at {redact(self._base_url)}"
         tried = f", tried {self._max_retries + 1} times" if self._max_retries else ""
         if isinstance(err, openai.APITimeoutError):
             if streaming:

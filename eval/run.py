@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import source_block
-from assistant.conversation import Conversation
+from assistant.conversation import Conversation, turns_from_messages
 from assistant.core import Assistant
-from assistant.language import detect_language
 from assistant.llm import LLM, complete
-from assistant.types import EXTRACTIVE, Answer, Message, ModeKind, Turn
+from assistant.types import EXTRACTIVE, Answer, Message, ModeKind
 from errors import InputError, LLMError
 from eval import metrics as m
 from eval.gold import GoldItem
@@ -119,15 +118,8 @@ class EvalRun:
 
 def history_conversation(item: GoldItem) -> Conversation | None:
     """The item's earlier turns as a conversation, as the assistant would have recorded them."""
-    users = [t["content"] for t in item.history if t.get("role") == "user"]
-    replies = [t["content"] for t in item.history if t.get("role") == "assistant"]
-    if not users:
-        return None
-    turns = [
-        Turn(question=q, answer=a, standalone_question=q, language=detect_language(q))
-        for q, a in zip(users, replies, strict=False)
-    ]
-    return Conversation(turns=turns)
+    turns = turns_from_messages([(str(t.get("role")), str(t.get("content", ""))) for t in item.history])
+    return Conversation(turns=turns) if turns else None
 
 
 def evaluate(

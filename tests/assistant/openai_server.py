@@ -8,6 +8,8 @@ Each test scripts the replies, in order; each POST to /v1/chat/completions takes
         srv.reply_status(429, retry_after=0)         # an error status (`times=3` to repeat it)
         srv.reply_delay(2.0, "te laat")              # waits before answering: client timeouts
         srv.reply_die_mid_stream(["Een ", "twee "])  # two deltas, then the connection is closed
+        srv.reply_slow_stream(["Een ", "twee "] * 100, interval=0.1)  # a delta every 0.1 s: a long answer
+        srv.open_requests                            # chat requests being answered now (0: all connections done)
         OpenAIChat(srv.base_url, "any-model")        # srv.base_url == "http://127.0.0.1:PORT/v1"
         srv.chat_requests[0].body["messages"]        # what was sent; len(srv.chat_requests) == attempts
 
@@ -39,6 +41,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import select
 import socket
 import threading
 import time
@@ -79,6 +82,7 @@ class _Reply:
     delay: float = 0.0
     die: bool = False
     finish_reason: str | None = "stop"
+    interval: float = 0.0
 
 
 def _split(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -94,6 +98,7 @@ class ScriptedOpenAIServer:
         self.model = model
         self.requests: list[RecordedRequest] = []
         self._replies: deque[_Reply] = deque()
+        self._open = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -132,6 +137,18 @@ class ScriptedOpenAIServer:
     def reply_die_mid_stream(self, deltas: Sequence[str] = ("Het antwoord ", "begint ")) -> None:
         """Send the response headers and `deltas`, then close the connection mid-body."""
         self._add(_Reply(deltas=tuple(deltas), die=True))
+
+    def reply_slow_stream(self, deltas: Sequence[str], *, interval: float, times: int = 1) -> None:
+        """Stream `deltas` with `interval` seconds before each one (`times` replies): a client that goes away
+        meanwhile makes the next write fail, and the server ends that request."""
+        for _ in range(times):
+            self._add(_Reply(deltas=tuple(deltas), interval=interval))
+
+    @property
+    def open_requests(self) -> int:
+        """How many chat requests the server is answering now (their connections still open)."""
+        with self._lock:
+            return self._open
 
     @property
     def pending(self) -> int:
@@ -216,6 +233,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, _error(404, f"no route {self.path}"))
 
     def do_POST(self) -> None:
+        with self.script._lock:
+            self.script._open += 1
+        try:
+            self._post()
+        finally:
+            with self.script._lock:
+                self.script._open -= 1
+
+    def _post(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             body = json.loads(raw) if raw else None
@@ -264,6 +290,9 @@ class _Handler(BaseHTTPRequestHandler):
         ident = f"chatcmpl-scripted-{time.monotonic_ns()}"
         self._event(_chunk(ident, model, {"role": "assistant", "content": ""}))
         for delta in reply.deltas:
+            if reply.interval and not self._client_stays(reply.interval):
+                self.close_connection = True
+                return
             self._event(_chunk(ident, model, {"content": delta}))
         if reply.die:
             # No final chunk and no terminating 0-length chunk: the client sees a body cut short.
@@ -273,6 +302,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._event(_chunk(ident, model, {}, finish_reason=reply.finish_reason))
         self._send_chunk(b"data: [DONE]\n\n")
         self._send_chunk(b"")
+
+    def _client_stays(self, seconds: float) -> bool:
+        """Wait `seconds`; False as soon as the client closes the connection (or the server stops), so that
+        `open_requests` drops when the client goes, not at the next write."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.script._stopping.is_set():
+                return False
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+            if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                return False  # end of file: the client has closed its side
+        return True
 
     def _event(self, payload: object) -> None:
         self._send_chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")

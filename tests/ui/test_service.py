@@ -73,7 +73,7 @@ def test_ask_returns_the_same_object_as_ask_json(service: ServiceThread) -> None
     body = response.json()
     assert set(body) == {
         "question", "standalone_question", "language", "mode", "answer", "refused", "unverified", "sources",
-        "latency_ms", "flagged", "notices", "conversation_id",
+        "latency_ms", "flagged", "notices", "conversation_id", "answer_id",
     }  # fmt: skip
     assert "698 000" in body["answer"] and "[1]" in body["answer"]
     assert body["language"] == "nl" and body["mode"] == "extractive" and not body["refused"]
@@ -97,12 +97,15 @@ def test_streamed_answer_ends_with_the_checked_answer(service: ServiceThread) ->
 
 
 def test_follow_up_question_uses_the_conversation(service: ServiceThread) -> None:
-    first = ask(service, {"question": NL_QUESTION, "conversation_id": "team-gesprek-1"}).json()
-    assert first["conversation_id"] == "team-gesprek-1"
-    follow = ask(service, {"question": "En in 2015?", "conversation_id": "team-gesprek-1"}).json()
+    first = ask(service, {"question": NL_QUESTION}).json()
+    ident = first["conversation_id"]  # issued by the server
+    follow = ask(service, {"question": "En in 2015?", "conversation_id": ident}).json()
+    assert follow["conversation_id"] == ident
     assert "2015" in follow["standalone_question"] and "1,28 miljoen" in follow["answer"]
-    history = service.parts.conversations.history("team-gesprek-1")  # type: ignore[attr-defined]
+    history = service.parts.conversations.history(ident)  # type: ignore[attr-defined]
     assert [t.answer.question for t in history] == [NL_QUESTION, "En in 2015?"]
+    unknown = ask(service, {"question": "En in 2015?", "conversation_id": "team-gesprek-1"})
+    assert unknown.status_code == 404 and "unknown conversation" in unknown.json()["error"]["message"]
 
 
 def test_document_filter_and_unknown_document(service: ServiceThread) -> None:
@@ -129,7 +132,8 @@ def test_search_returns_ranked_passages(service: ServiceThread) -> None:
 def test_feedback_is_stored_with_the_answer(service: ServiceThread) -> None:
     answer = ask(service, {"question": NL_QUESTION}).json()
     response = httpx.post(
-        f"{service.url}/v1/feedback", json={"answer": answer, "rating": "down", "comment": "bron klopt niet"}
+        f"{service.url}/v1/feedback",
+        json={"answer_id": answer["answer_id"], "rating": "down", "comment": "bron klopt niet"},
     )
     assert response.status_code == 201
     stored = service.parts.feedback.all()  # type: ignore[attr-defined]

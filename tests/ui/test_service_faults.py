@@ -168,17 +168,18 @@ def test_database_restarted_loses_no_feedback(settings: Settings, postgres: Post
     url_log: list[int] = []
     with ServiceThread(create_service(parts, web=False)) as svc:
         http = httpx.Client(base_url=svc.url, timeout=30)
-        answer = http.post("/v1/ask", json={"question": Q_SCREENING, "conversation_id": "gesprek-a"}).json()
+        answer = http.post("/v1/ask", json={"question": Q_SCREENING}).json()
+        conversation, rated = answer["conversation_id"], answer["answer_id"]
         for n in range(5):
-            r = http.post("/v1/feedback", json={"answer": answer, "rating": "up", "comment": f"nummer {n}"})
+            r = http.post("/v1/feedback", json={"answer_id": rated, "rating": "up", "comment": f"nummer {n}"})
             assert r.status_code == 201
             url_log.append(r.json()["id"])
 
         postgres.stop()
         try:
             readyz = http.get("/readyz")
-            down = http.post("/v1/feedback", json={"answer": answer, "rating": "down", "comment": "tijdens storing"})
-            follow = http.post("/v1/ask", json={"question": "En hoe lang?", "conversation_id": "gesprek-a"})
+            down = http.post("/v1/feedback", json={"answer_id": rated, "rating": "down", "comment": "tijdens storing"})
+            follow = http.post("/v1/ask", json={"question": "En hoe lang?", "conversation_id": conversation})
             one_off = http.post("/v1/ask", json={"question": Q_SCREENING})
         finally:
             postgres.start()
@@ -190,14 +191,14 @@ def test_database_restarted_loses_no_feedback(settings: Settings, postgres: Post
         assert PASSWORD not in down.text and PASSWORD not in readyz.text
 
         wait_for(lambda: ready(svc.url), 30, "the service recovering")
-        again = http.post("/v1/feedback", json={"answer": answer, "rating": "down", "comment": "na storing"})
+        again = http.post("/v1/feedback", json={"answer_id": rated, "rating": "down", "comment": "na storing"})
         assert again.status_code == 201
-        later = http.post("/v1/ask", json={"question": "En hoe lang?", "conversation_id": "gesprek-a"})
+        later = http.post("/v1/ask", json={"question": "En hoe lang?", "conversation_id": conversation})
         assert later.status_code == 200
         http.close()
     comments = [f.comment for f in parts.feedback.all()]
     assert comments == [f"nummer {n}" for n in range(5)] + ["na storing"]
-    history = parts.conversations.history("gesprek-a")
+    history = parts.conversations.history(conversation)
     assert [t.answer.question for t in history] == [Q_SCREENING, "En hoe lang?"]
 
 
@@ -248,3 +249,30 @@ def test_reindex_while_two_instances_answer(settings: Settings) -> None:
         assert ids <= old_ids or ids <= new_ids
         assert len(body["sources"]) == 5 and "vijf dagen" in body["answer"]
     assert os.environ.get("ASSISTANT_CHROMA_HOST") is None  # the settings came from the test, not the env
+
+
+def test_database_down_at_start(settings: Settings, postgres: PostgresServer) -> None:
+    """`serve` starts with the database down: one-off questions are answered, `/readyz` says 503, and the
+    service recovers by itself when the database comes up."""
+    build_assistant(settings).indexer.run()
+    postgres.stop()
+    try:
+        parts = instance(settings)
+        with ServiceThread(create_service(parts, web=False)) as svc:
+            http = httpx.Client(base_url=svc.url, timeout=30)
+            readyz = http.get("/readyz")
+            one_off = http.post("/v1/ask", json={"question": Q_SCREENING})
+            postgres.start()
+            wait_for(lambda: ready(svc.url), 30, "the service recovering")
+            later = http.post("/v1/ask", json={"question": Q_SCREENING})
+            follow = http.post(
+                "/v1/ask", json={"question": "En hoe lang?", "conversation_id": later.json()["conversation_id"]}
+            )
+            http.close()
+    finally:
+        postgres.start()
+    assert readyz.status_code == 503 and PASSWORD not in readyz.text
+    assert one_off.status_code == 200 and "vijf dagen" in one_off.json()["answer"], one_off.text
+    assert one_off.json()["conversation_id"] is None and one_off.json()["answer_id"] is None
+    assert later.status_code == 200 and later.json()["conversation_id"] and later.json()["answer_id"]
+    assert follow.status_code == 200

@@ -2,33 +2,41 @@
 with their request bodies.
 
 Every route calls the same parts as the web UI, the CLI and the Slack bot: `/v1/ask` the `Assistant`,
-`/v1/search` its retriever. Request bodies are pydantic models whose limits turn bad input into a 422 with a
+`/v1/search` its retriever. Conversations belong to the caller (`ui.service.guard.principal`): the server
+issues their ids, and another caller's id is a 404. Each answer gets an `answer_id`, by which `/v1/feedback`
+rates the service's own copy of it. Request bodies are pydantic models whose limits turn bad input into a 422 with a
 plain message; the assistant's own errors map to status codes in `ui.service.app`.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from assistant.conversation import Conversation
 from assistant.core import MAX_QUESTION_CHARS, Delta, Done, Reset, validate_question
 from assistant.language import detect_language
-from assistant.types import Answer, Language, ModeKind
-from errors import InputError
-from index.corpus import resolve_doc_id
 from assistant.limits import MAX_FILTER_VALUES, MAX_PASSAGES, MAX_SOURCES, check_k, check_years
-from ui.service.events import SSE_HEADERS, Event, error_event, final, sse, started
+from assistant.types import Answer, Language, ModeKind
+from errors import InputError, StoreError
+from index.corpus import resolve_doc_id
+from storage.answers import AnswerStore
+from ui.service.events import Event, EventStream, error_event, final, sse, started
+from ui.service.guard import principal
 from ui.service.record import Recorder
 
 if TYPE_CHECKING:
     from assistant.build import Parts
 
 T = TypeVar("T")
+log = logging.getLogger("policy_assistant.api")
 
 
 def _as_value_error(check: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -63,13 +71,16 @@ class AskRequest(_Strict):
     question: str = Field(..., max_length=MAX_QUESTION_CHARS * 2, description="The question, in Dutch or English.")
     conversation_id: str | None = Field(
         None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Continue this conversation (created when unknown); omit for a one-off question.",
+        description="Continue this conversation: an id an earlier answer of yours returned (404 otherwise); omit "
+        "it to start a new one.",
     )  # fmt: skip
     doc_ids: list[str] | None = Field(None, max_length=MAX_FILTER_VALUES, description="Only these documents.")
-    years: list[int] | None = Field(None, max_length=MAX_FILTER_VALUES, description="Only documents of these years.")
+    years: list[StrictInt] | None = Field(
+        None, max_length=MAX_FILTER_VALUES, description="Only documents of these years."
+    )
     mode: ModeKind | None = Field(None, description="Answer mode (default: the service's).")
     language: Language | None = Field(None, description="Answer language (default: the question's).")
-    k: int | None = _k_field(MAX_SOURCES, "Number of sources (default: ASSISTANT_SEARCH_K)")
+    k: StrictInt | None = _k_field(MAX_SOURCES, "Number of sources (default: ASSISTANT_SEARCH_K)")
     stream: bool = Field(False, description="Answer as server-sent events: `delta`, `reset`, `answer`, `error`.")
 
     _doc_ids = field_validator("doc_ids")(check_doc_ids)
@@ -83,9 +94,9 @@ class AskRequest(_Strict):
 
 class SearchRequest(_Strict):
     query: str = Field(..., max_length=MAX_QUESTION_CHARS * 2)
-    k: int | None = _k_field(MAX_PASSAGES, "Number of passages (default: ASSISTANT_SEARCH_K)")
+    k: StrictInt | None = _k_field(MAX_PASSAGES, "Number of passages (default: ASSISTANT_SEARCH_K)")
     doc_ids: list[str] | None = Field(None, max_length=MAX_FILTER_VALUES)
-    years: list[int] | None = Field(None, max_length=MAX_FILTER_VALUES)
+    years: list[StrictInt] | None = Field(None, max_length=MAX_FILTER_VALUES)
     language: Language | None = None
 
     _doc_ids = field_validator("doc_ids")(check_doc_ids)
@@ -98,17 +109,12 @@ class SearchRequest(_Strict):
 
 
 class FeedbackRequest(_Strict):
-    answer: dict[str, Any] = Field(..., description="The answer object as /v1/ask returned it.")
+    answer_id: str = Field(
+        ..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$",
+        description="The `answer_id` of an answer /v1/ask or /v1/chat/completions returned to you.",
+    )  # fmt: skip
     rating: Literal["up", "down"]
     comment: str = Field("", max_length=2000)
-
-    @field_validator("answer")
-    @classmethod
-    def _answer(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in ("question", "answer"):
-            if not isinstance(value.get(key), str):
-                raise ValueError(f"the answer object needs a string {key!r}, as /v1/ask returns it")
-        return value
 
 
 def document_filter(parts: Parts, doc_ids: list[str] | None) -> list[str] | None:
@@ -125,16 +131,52 @@ def document_filter(parts: Parts, doc_ids: list[str] | None) -> list[str] | None
     return resolved
 
 
+def open_conversation(parts: Parts, conversation_id: str | None, owner: str) -> Conversation | None:
+    """The conversation `conversation_id` of `owner`, or a new one under an id the server picks when None;
+    `NotFoundError` (404) for an unknown id or another principal's, never a new conversation under it. None
+    when a new one cannot be stored (the database is down): the question is answered as a one-off."""
+    if conversation_id is not None:
+        return parts.conversations.get(conversation_id, owner)
+    try:
+        return parts.conversations.new(owner)
+    except StoreError as err:
+        log.warning("answering without a conversation: %s", err)
+        return None
+
+
+class IssuedAnswers:
+    """The answers the routes give, kept so that feedback names one by its `answer_id`; the store opens on
+    first use (in the database of conversations and feedback)."""
+
+    def __init__(self, parts: Parts) -> None:
+        self._open = functools.cache(lambda: AnswerStore(parts.database or parts.settings.data_dir / "answers.sqlite3"))
+
+    def issue(self, answer: Answer, owner: str) -> str | None:
+        """The new `answer_id` of `answer`; None when the database is down (the answer still goes out)."""
+        try:
+            return self._open().issue(answer, owner)
+        except StoreError as err:
+            log.warning("the answer has no answer_id: %s", err)
+            return None
+
+    def get(self, answer_id: str, owner: str) -> Answer:
+        """The answer issued as `answer_id` to `owner`; `NotFoundError` otherwise."""
+        return self._open().get(answer_id, owner)
+
+
 def build_router(parts: Parts, record: Recorder) -> APIRouter:
     """The `/v1` routes of the assistant itself (the OpenAI-compatible ones are in `ui.service.chat`)."""
     router = APIRouter()
+    issued = IssuedAnswers(parts)
 
     @router.post("/v1/ask", tags=["assistant"], summary="Answer a question with cited sources")
-    def ask(body: AskRequest) -> Response:
+    def ask(body: AskRequest, request: Request) -> Response:
         """The same object as `policy-assistant ask --json`; with `stream: true`, server-sent events."""
+        validate_question(body.question)  # before a new conversation is stored for it
+        owner = principal(request.scope)
         events = parts.assistant.ask_stream(
             body.question,
-            body.conversation_id,
+            open_conversation(parts, body.conversation_id, owner),
             doc_ids=document_filter(parts, body.doc_ids),
             years=body.years,
             mode=body.mode,
@@ -142,11 +184,10 @@ def build_router(parts: Parts, record: Recorder) -> APIRouter:
             k=body.k,
         )
         if body.stream:
-            stream = _ask_events(started(events), record)
-            return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+            return EventStream(_ask_events(started(events), record, lambda a: issued.issue(a, owner)))
         answer = final(events)
         record(answer, "/v1/ask")
-        return JSONResponse(answer.to_json())
+        return JSONResponse({**answer.to_json(), "answer_id": issued.issue(answer, owner)})
 
     @router.post("/v1/search", tags=["assistant"], summary="Find the passages closest to a query")
     def search(body: SearchRequest) -> JSONResponse:
@@ -192,18 +233,20 @@ def build_router(parts: Parts, record: Recorder) -> APIRouter:
         return JSONResponse([d.__dict__ for d in parts.store.documents()])
 
     @router.post("/v1/feedback", tags=["assistant"], summary="Rate an answer")
-    def feedback(body: FeedbackRequest) -> JSONResponse:
-        """Stored with the web UI's and the Slack bot's ratings (channel `api`)."""
-        answer = Answer.from_json(body.answer)
+    def feedback(body: FeedbackRequest, request: Request) -> JSONResponse:
+        """Stored with the web UI's and the Slack bot's ratings (channel `api`): the answer as the service
+        gave it (404 for an `answer_id` it did not give to you)."""
+        answer = issued.get(body.answer_id, principal(request.scope))
         feedback_id = parts.feedback.add(answer, body.rating, body.comment, channel="api")
         return JSONResponse({"id": feedback_id}, status_code=201)
 
     return router
 
 
-def _ask_events(events: Iterator[Event], record: Recorder) -> Iterator[str]:
+def _ask_events(events: Iterator[Event], record: Recorder, issue: Callable[[Answer], str | None]) -> Iterator[str]:
     """`delta` pieces as they come, `reset` when a fallback replaces them, the checked `answer` last; a
-    failure ends the stream with one `error` event."""
+    failure ends the stream with one `error` event. Closing it (the client went away) closes `events`, and
+    with them the language model's stream."""
     try:
         for event in events:
             if isinstance(event, Delta):
@@ -212,6 +255,10 @@ def _ask_events(events: Iterator[Event], record: Recorder) -> Iterator[str]:
                 yield sse("reset", {"reason": event.reason})
             elif isinstance(event, Done):
                 record(event.answer, "/v1/ask")
-                yield sse("answer", event.answer.to_json())
+                yield sse("answer", {**event.answer.to_json(), "answer_id": issue(event.answer)})
     except Exception as err:  # noqa: BLE001 - the stream has started: the client gets an error event
         yield sse("error", error_event(err))
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()

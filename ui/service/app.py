@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from errors import (
     ConfigError,
@@ -19,6 +20,7 @@ from errors import (
     EmbeddingError,
     InputError,
     LLMError,
+    NotFoundError,
     PolicyAssistantError,
     StoreError,
 )
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("policy_assistant.service")
 
-STATUS = {
+STATUS = {  # the first kind that matches: subclasses before their base
+    NotFoundError: 404,
     InputError: 400,
     DocumentError: 400,
     StoreError: 503,
@@ -69,7 +72,7 @@ def create_service(parts: Parts, *, web: bool = True, metrics: Metrics | None = 
     @app.exception_handler(PolicyAssistantError)
     async def assistant_error(request: Request, err: PolicyAssistantError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(err, kind)), 500)
-        route = request.url.path
+        route = _route(request)
         metrics.errors.labels(route, type(err).__name__).inc()
         if status >= 500:
             log.warning("request failed: %s", err, extra={"path": route, "status": status})
@@ -82,12 +85,20 @@ def create_service(parts: Parts, *, web: bool = True, metrics: Metrics | None = 
             where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
             text = str(e.get("msg", "")).removeprefix("Value error, ")
             problems.append(f"{where}: {text}" if where else text)
-        metrics.errors.labels(request.url.path, "invalid_request").inc()
+        metrics.errors.labels(_route(request), "invalid_request").inc()
         return _error(422, "invalid_request", "; ".join(problems))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
+        # Starlette's own replies (no such route 404, wrong method 405, unreadable body 400) in our shape.
+        kinds = {404: "not_found", 405: "method_not_allowed"}
+        kind = kinds.get(err.status_code, "invalid_request" if err.status_code < 500 else "internal")
+        metrics.errors.labels(_route(request), kind).inc()
+        return _error(err.status_code, kind, str(err.detail), dict(err.headers or {}) or None)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> JSONResponse:
-        metrics.errors.labels(request.url.path, "internal").inc()
+        metrics.errors.labels(_route(request), "internal").inc()
         log.exception("unexpected error", extra={"path": request.url.path})
         return _error(
             500, "internal", f"something went wrong on our side; quote request id {logs.request_id.get()} when "
@@ -95,15 +106,16 @@ def create_service(parts: Parts, *, web: bool = True, metrics: Metrics | None = 
         )  # fmt: skip
 
     record = Recorder(parts.tokens, metrics, log_questions=settings.log_questions)
-    app.include_router(api.build_router(parts, record))
-    app.include_router(chat.build_router(parts, record))
-    app.include_router(_operations(parts, metrics))
+    routers = [api.build_router(parts, record), chat.build_router(parts, record), _operations(parts, metrics)]
+    for router in routers:
+        app.include_router(router)
     app.add_middleware(
         ServiceGuard,  # type: ignore[arg-type]
         tokens=network.api_tokens(settings),
         max_inflight=settings.api_max_inflight,
         max_body=settings.api_max_body_bytes,
         metrics=metrics,
+        routes=[route.path for router in routers for route in router.routes if hasattr(route, "path")],
     )
     if web:
         from ui.web import mount_web  # Gradio: imported only when the chat is served
@@ -120,7 +132,7 @@ def _operations(parts: Parts, metrics: Metrics) -> APIRouter:
         return JSONResponse({"status": "ok"})
 
     @router.get("/readyz", tags=["operations"], summary="Ready to answer: index loaded, stores reachable")
-    def readyz() -> JSONResponse:
+    def readyz(request: Request) -> JSONResponse:
         checks: dict[str, str] = {}
         try:
             parts.store.ping()
@@ -139,13 +151,24 @@ def _operations(parts: Parts, metrics: Metrics) -> APIRouter:
             except PolicyAssistantError as err:
                 checks[name] = str(err)
         ready = all(v == "ok" or v.startswith("ok:") for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        code = 200 if ready else 503
+        if not request.state.authenticated:
+            # The checks' messages name database users, hosts and files: only for holders of a token.
+            return JSONResponse({"ready": ready}, status_code=code)
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=code)
 
     @router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     def prometheus() -> Response:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return router
+
+
+def _route(request: Request) -> str:
+    """The metrics label of the request: its route template, one shared label for paths that are no route."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "other"
 
 
 def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -1,27 +1,31 @@
 """The OpenAI-compatible routes (`/v1/models`, `/v1/chat/completions`), so that any OpenAI client can ask
 the assistant: the last user message is the question, the earlier user/assistant pairs its conversation,
-and the reply's text ends with its sources (the full sources are in the response's `sources` field)."""
+and the reply's text ends with its sources (the full sources are in the response's `sources` field).
+
+Each reply is stored as a turn of a conversation of the caller (`policy_assistant.conversation_id` in the
+reply); a request with `conversation_id` continues that conversation of the caller's from its stored turns
+instead of the earlier messages, and gets 404 for any other id."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.conversation import Conversation
-from assistant.core import Delta, Done, Reset
-from assistant.language import detect_language
+from assistant.conversation import MAX_TURNS, SOURCES_FOOTERS, Conversation, turns_from_messages
+from assistant.core import Delta, Done, Reset, validate_question
+from assistant.limits import MAX_FILTER_VALUES
 from assistant.types import Answer, ModeKind, Turn
 from errors import InputError
-from assistant.limits import MAX_FILTER_VALUES
-from ui.service.api import check_doc_ids, document_filter
-from ui.service.events import SSE_HEADERS, Event, error_event, final, started
+from ui.service.api import IssuedAnswers, check_doc_ids, document_filter, open_conversation
+from ui.service.events import Event, EventStream, error_event, final, started
+from ui.service.guard import principal
 from ui.service.record import Recorder
 
 if TYPE_CHECKING:
@@ -30,7 +34,6 @@ if TYPE_CHECKING:
 MAX_HISTORY_MESSAGES = 40  # earlier messages beyond these are refused, not silently cut
 MAX_MESSAGE_CHARS = 8000
 MODEL_NAME = "policy-assistant"
-_FOOTERS = ("\n\nBronnen:", "\n\nSources:")  # what `sources_footer` adds to a reply
 
 
 class ChatMessage(BaseModel):
@@ -55,25 +58,12 @@ class ChatRequest(BaseModel):
     stream: bool = False
     mode: ModeKind | None = None
     doc_ids: list[str] | None = Field(None, max_length=MAX_FILTER_VALUES)
+    conversation_id: str | None = Field(
+        None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Continue this conversation of yours (its stored turns, not the earlier messages).",
+    )  # fmt: skip
 
     _doc_ids = field_validator("doc_ids")(check_doc_ids)
-
-
-def history_turns(messages: Iterable[tuple[str, str]]) -> list[Turn]:
-    """An OpenAI-style history of (role, text) messages as turns: each user message with the assistant
-    reply that follows it (its sources footer cut off); system, developer and tool messages are skipped."""
-    turns: list[Turn] = []
-    pending: str | None = None
-    for role, text in messages:
-        if role == "user":
-            pending = text
-        elif role == "assistant" and pending is not None:
-            answer = text
-            for footer in _FOOTERS:
-                answer = answer.split(footer)[0]
-            turns.append(Turn(question=pending, answer=answer, language=detect_language(pending)))
-            pending = None
-    return turns
 
 
 def chat_question(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -84,12 +74,13 @@ def chat_question(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     for _, text in texts:
         if len(text) > MAX_MESSAGE_CHARS:
             raise InputError(f"a message is {len(text)} characters long; keep each under {MAX_MESSAGE_CHARS}")
-    return texts[-1][1], history_turns(texts[:-1])
+    return texts[-1][1], turns_from_messages(texts[:-1])
 
 
 def build_router(parts: Parts, record: Recorder) -> APIRouter:
     """`/v1/models` (the one model offered) and `/v1/chat/completions`."""
     router = APIRouter()
+    issued = IssuedAnswers(parts)
 
     @router.get("/v1/models", tags=["openai"], summary="The one model this service offers")
     def models() -> JSONResponse:
@@ -98,18 +89,28 @@ def build_router(parts: Parts, record: Recorder) -> APIRouter:
         )
 
     @router.post("/v1/chat/completions", tags=["openai"], summary="OpenAI-compatible chat completions")
-    def chat_completions(body: ChatRequest) -> Response:
+    def chat_completions(body: ChatRequest, request: Request) -> Response:
         """The last user message is the question and earlier user/assistant pairs its conversation. The
         reply's text lists its sources; the full sources are in the response's `sources` field."""
         question, history = chat_question(body.messages)
-        conversation = Conversation(id=f"openai-{uuid.uuid4().hex}", turns=history)
+        validate_question(question)  # before a new conversation is stored for it
+        conversation = open_conversation(parts, body.conversation_id, principal(request.scope))
+        remember = conversation is not None
+        if conversation is None:  # the database is down: a conversation in memory only
+            conversation = Conversation()
+        if body.conversation_id is None:
+            conversation.turns = history[-MAX_TURNS:]  # a new conversation: its history is the messages
         events = parts.assistant.ask_stream(
-            question, conversation, mode=body.mode, doc_ids=document_filter(parts, body.doc_ids), remember=False
+            question, conversation, mode=body.mode, doc_ids=document_filter(parts, body.doc_ids), remember=remember
         )
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        owner = principal(request.scope)
+
+        def issue(answer: Answer) -> str | None:
+            return issued.issue(answer, owner)
+
         if body.stream:
-            chunks = _chat_chunks(started(events), completion_id, record)
-            return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
+            return EventStream(_chat_chunks(started(events), completion_id, record, issue))
         answer = final(events)
         record(answer, "/v1/chat/completions")
         content = answer.text + sources_footer(answer)
@@ -129,7 +130,7 @@ def build_router(parts: Parts, record: Recorder) -> APIRouter:
                     "completion_tokens": completion_tokens,
                     "total_tokens": prompt_tokens + completion_tokens,
                 },
-                **_answer_fields(answer),
+                **_answer_fields(answer, issue(answer)),
             }
         )
 
@@ -140,7 +141,7 @@ def sources_footer(answer: Answer) -> str:
     """The sources as plain text after the answer (`Bronnen:` / `Sources:`), then its notices."""
     if not answer.sources:
         return ""
-    head = _FOOTERS[0 if answer.language == "nl" else 1].strip()
+    head = SOURCES_FOOTERS[0 if answer.language == "nl" else 1].strip()
     lines = [
         f"[{s.n}] {s.doc_short_title}{f' ({s.year})' if s.year else ''} — {s.section}"
         + (f", p. {s.page}" if s.page else "")
@@ -150,13 +151,16 @@ def sources_footer(answer: Answer) -> str:
     return "\n\n" + "\n".join([head, *lines]) + ("\n\n" + "\n".join(notes) if notes else "")
 
 
-def _answer_fields(answer: Answer) -> dict[str, Any]:
-    """What an OpenAI client ignores but a policy-aware one can show: sources and the answer's marks."""
-    data = answer.to_json()
+def _answer_fields(answer: Answer, answer_id: str | None) -> dict[str, Any]:
+    """What an OpenAI client ignores but a policy-aware one can show: sources, the answer's marks and the
+    `answer_id` to rate it by."""
+    data = {**answer.to_json(), "answer_id": answer_id}
     return {"sources": data["sources"], "policy_assistant": {k: v for k, v in data.items() if k != "sources"}}
 
 
-def _chat_chunks(events: Iterator[Event], completion_id: str, record: Recorder) -> Iterator[str]:
+def _chat_chunks(
+    events: Iterator[Event], completion_id: str, record: Recorder, issue: Callable[[Answer], str | None]
+) -> Iterator[str]:
     created = int(time.time())
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -182,7 +186,11 @@ def _chat_chunks(events: Iterator[Event], completion_id: str, record: Recorder) 
             elif isinstance(event, Done):
                 record(event.answer, "/v1/chat/completions")
                 yield chunk({"content": sources_footer(event.answer)})
-                yield chunk({}, "stop", **_answer_fields(event.answer))
+                yield chunk({}, "stop", **_answer_fields(event.answer, issue(event.answer)))
     except Exception as err:  # noqa: BLE001 - the stream has started: end it with an error object
         yield f"data: {json.dumps(error_event(err), ensure_ascii=False)}\n\n"
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()  # the client went away (or the answer ended): so does the model's stream
     yield "data: [DONE]\n\n"

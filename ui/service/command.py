@@ -8,8 +8,11 @@ import argparse
 import functools
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,4 +105,24 @@ def worker_app(settings: Settings, *, web: bool, log_level: str, metrics_dir: Pa
     from ui.service.metrics import Metrics
 
     logs.configure(log_level)  # a new process: its logging starts unconfigured
+    end_with_parent()
     return create_service(build_assistant(settings), web=web, metrics=Metrics(metrics_dir))
+
+
+def end_with_parent(poll_seconds: float = 0.5, grace_seconds: float = 10.0) -> threading.Thread:
+    """Stop this worker when its master goes, also by `kill -9` (which the master cannot pass on): a
+    worker left behind would keep the port, and the next `serve` fail with "address already in use".
+    The parent's id is polled, which works everywhere; the worker then stops as on SIGTERM, and exits
+    outright when open connections keep it beyond `grace_seconds`."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful stop: open requests are finished
+        time.sleep(grace_seconds)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, daemon=True, name="end-with-parent")
+    thread.start()
+    return thread

@@ -4,11 +4,14 @@ which has already started."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections.abc import Iterator
 from typing import Any
+
+import anyio
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from assistant.core import Delta, Done, Reset
 from assistant.types import Answer
@@ -27,7 +30,38 @@ def started(events: Iterator[Event]) -> Iterator[Event]:
         first = next(events)
     except StopIteration:
         return iter(())
-    return itertools.chain([first], events)
+    return _resumed(first, events)
+
+
+def _resumed(first: Event, events: Iterator[Event]) -> Iterator[Event]:
+    try:
+        yield first
+        yield from events
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()  # a client gone before the second event: end the answer (and its model request) too
+
+
+class EventStream(StreamingResponse):
+    """A server-sent event reply of `chunks` that closes them when it ends, also when the client goes away:
+    closing them ends the language model's stream, so no upstream request outlives its client, and the
+    guard counts the request in flight until then."""
+
+    def __init__(self, chunks: Iterator[str]) -> None:
+        super().__init__(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
+        self._chunks = chunks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A cancelled reply waits for the worker thread's `next()` to return first (anyio does not
+            # abandon threads), so the generator is idle here and can be closed.
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(close)
 
 
 def final(events: Iterator[Event]) -> Answer:

@@ -8,6 +8,7 @@ and can cut off one without a Content-Length.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -28,8 +29,21 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Routes that do real work and count against the concurrency limit.
 LIMITED = ("/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/feedback")
-# Routes that answer without a token (load balancers probe them) and are named in metrics as themselves.
+# Routes that answer without a token (load balancers probe them).
 OPEN = ("/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect")
+# The metrics label of every path that is no route of the service: one series, however many paths are tried.
+UNKNOWN_ROUTE = "other"
+LOCAL_PRINCIPAL = "api:local"
+
+
+def principal(scope: Scope) -> str:
+    """Who is asking, as the guard found it: `api:<token hash>`, or `api:local` on loopback without tokens."""
+    return str(scope.get("state", {}).get("principal", LOCAL_PRINCIPAL))
+
+
+def token_principal(token: bytes) -> str:
+    """The principal of an API token: `api:` and the first 16 hex digits of its SHA-256 (never the token)."""
+    return "api:" + hashlib.sha256(token).hexdigest()[:16]
 
 
 class _BodyTooLarge(Exception):
@@ -40,9 +54,17 @@ class ServiceGuard:
     """Request id, bearer auth, body size and concurrency limits, access log and request metrics."""
 
     def __init__(
-        self, app: ASGIApp, *, tokens: Sequence[str], max_inflight: int, max_body: int, metrics: Metrics
+        self,
+        app: ASGIApp,
+        *,
+        tokens: Sequence[str],
+        max_inflight: int,
+        max_body: int,
+        metrics: Metrics,
+        routes: Sequence[str] = (),
     ) -> None:
         self.app = app
+        self.routes = frozenset(routes) | {*OPEN, "/metrics"}
         self.tokens = [t.encode() for t in tokens]
         self.max_inflight = max_inflight
         self.max_body = max_body
@@ -57,7 +79,7 @@ class ServiceGuard:
         rid = logs.new_request_id(headers.get("x-request-id"))
         token = logs.request_id.set(rid)
         path: str = scope["path"]
-        route = path if path.startswith("/v1/") or path in OPEN or path == "/metrics" else "web"
+        route = self.route(path)
         started = time.perf_counter()
         status = {"code": 500}
         body = {"seen": 0, "over": False, "answered": False}
@@ -93,10 +115,16 @@ class ServiceGuard:
 
         limited = path in LIMITED
         try:
-            if (path.startswith("/v1/") or path == "/metrics") and self.tokens and not self._authorised(headers):
+            offered = self._authorised(headers) if self.tokens else None
+            if (path.startswith("/v1/") or path == "/metrics") and self.tokens and offered is None:
                 await reply(send_with_id, 401, "a bearer token is required: send `Authorization: Bearer <token>`",
                             "unauthorized", {"www-authenticate": "Bearer"})  # fmt: skip
                 return
+            scope["state"] = {
+                **scope.get("state", {}),
+                "principal": self._principal(offered),
+                "authenticated": offered is not None or not self.tokens,
+            }
             length = headers.get("content-length")
             if path.startswith("/v1/") and length and length.isdigit() and int(length) > self.max_body:
                 self.metrics.rejected.labels("too_large").inc()
@@ -136,12 +164,27 @@ class ServiceGuard:
                 )
             logs.request_id.reset(token)
 
-    def _authorised(self, headers: dict[str, str]) -> bool:
+    def route(self, path: str) -> str:
+        """The metrics label of `path`: the route itself, `web` under the web UI, `other` for anything else."""
+        if path in self.routes:
+            return path
+        return UNKNOWN_ROUTE if path.startswith("/v1/") or path == "/v1" else "web"
+
+    def _authorised(self, headers: dict[str, str]) -> bytes | None:
+        """The configured token the request carries, or None."""
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not value:
-            return False
+            return None
         offered = value.strip().encode()
-        return any(hmac.compare_digest(offered, t) for t in self.tokens)
+        matches = [hmac.compare_digest(offered, t) for t in self.tokens]  # all compared: no timing signal
+        return offered if any(matches) else None
+
+    def _principal(self, token: bytes | None) -> str:
+        if token is not None:
+            return token_principal(token)
+        if not self.tokens:
+            return LOCAL_PRINCIPAL  # the exposure check allows no tokens only on a loopback address
+        return "api:anonymous"  # an open route (/readyz, /docs, the web UI) without a token
 
     def _too_large(self, length: int | None) -> str:
         size = f"{length} bytes" if length else "too large"
