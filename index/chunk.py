@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from errors import ConfigError
 from index.sentences import split_sentences
 from index.types import Chunk, ParsedDocument, Section
 
@@ -35,10 +36,17 @@ class Chunker:
     """Turns a `ParsedDocument` into `Chunk`s within a token budget."""
 
     def __init__(self, count_tokens: Callable[[str], int], max_tokens: int = 200, overlap_tokens: int = 30) -> None:
+        # Settings bound each value alone; only here are they checked together, so name both settings.
         if max_tokens < 50:
-            raise ValueError(f"chunk budget {max_tokens} is too small; use at least 50 tokens")
+            raise ConfigError(
+                f"chunk budget {max_tokens} tokens is too small: set ASSISTANT_CHUNK_TOKENS to at least 50"
+            )
         if not 0 <= overlap_tokens < max_tokens // 2:
-            raise ValueError(f"chunk overlap {overlap_tokens} must be between 0 and half the budget")
+            raise ConfigError(
+                f"chunk overlap {overlap_tokens} tokens must be below half the chunk budget of {max_tokens}: "
+                f"set ASSISTANT_CHUNK_OVERLAP to at most {max(max_tokens // 2 - 1, 0)} "
+                "or raise ASSISTANT_CHUNK_TOKENS"
+            )
         self.count = count_tokens
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens

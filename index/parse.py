@@ -681,7 +681,9 @@ def _heading_label(number: str | None, title: str) -> str:
     return f"{number}. {title}" if "." not in number else f"{number} {title}"
 
 
-def _assemble(info: DocumentInfo, blocks: list[_Block], has_pages: bool) -> ParsedDocument:
+def _assemble(
+    info: DocumentInfo, blocks: list[_Block], has_pages: bool, *, demote_captions: bool = True
+) -> ParsedDocument:
     footnote_blocks = [b for b in blocks if b.kind == "footnote"]
     numbers = {int(b.number) for b in footnote_blocks if b.number}
     # Numbering is sequential, so a number below the highest definition is a footnote even when
@@ -695,7 +697,8 @@ def _assemble(info: DocumentInfo, blocks: list[_Block], has_pages: bool) -> Pars
             text = _join_lines(([footnotes[n].text] if n in footnotes else []) + b.lines)
             footnotes[n] = Footnote(n, text)
 
-    blocks = _demote_empty_subheadings(blocks)
+    if demote_captions:  # a guess for text and PDF; markdown headings are marked up, so they stay headings
+        blocks = _demote_empty_subheadings(blocks)
     levels = _heading_levels([b for b in blocks if b.kind == "heading"])
     sections: list[dict] = []
     stack: list[tuple[int, str]] = []
@@ -879,7 +882,7 @@ def parse_markdown(raw: RawDocument) -> ParsedDocument:
     close()
 
     # Markdown levels come from the number of `#`; reuse numbered-heading nesting by faking depth.
-    doc = _assemble(raw.info, [b for b in blocks], has_pages=False)
+    doc = _assemble(raw.info, [b for b in blocks], has_pages=False, demote_captions=False)
     md_levels = [b.section_index for b in blocks if b.kind == "heading"]
     if not md_levels:
         return doc

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from errors import ConfigError
 from index.chunk import Chunker
 from index.parse import parse, parse_markdown
 from index.sentences import split_sentences
@@ -176,12 +179,40 @@ def test_no_overlap_when_it_is_zero(tokens: TokenCounter) -> None:
     assert all_sentences == SENTENCES[:20]
 
 
-@pytest.mark.parametrize(("max_tokens", "overlap", "message"), [(49, 0, "at least 50"), (100, 50, "half the budget")])
+@pytest.mark.parametrize(
+    ("max_tokens", "overlap", "message"),
+    [
+        (49, 0, "chunk budget 49 tokens is too small: set ASSISTANT_CHUNK_TOKENS to at least 50"),
+        (
+            100,
+            50,
+            "chunk overlap 50 tokens must be below half the chunk budget of 100: "
+            "set ASSISTANT_CHUNK_OVERLAP to at most 49 or raise ASSISTANT_CHUNK_TOKENS",
+        ),
+    ],
+)
 def test_impossible_budgets_are_refused_with_the_value(
     tokens: TokenCounter, max_tokens: int, overlap: int, message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError) as info:
         Chunker(tokens.count, max_tokens=max_tokens, overlap_tokens=overlap)
+    assert str(info.value) == message
+
+
+def test_an_overlap_the_settings_allow_but_the_budget_does_not_is_an_error_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env |= {
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_CHUNK_TOKENS": "100",
+        "ASSISTANT_CHUNK_OVERLAP": "60",
+    }
+    cli = Path(sys.executable).with_name("policy-assistant")
+    done = subprocess.run([str(cli), "index"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "error: chunk overlap 60 tokens must be below half the chunk budget of 100: "
+        "set ASSISTANT_CHUNK_OVERLAP to at most 49 or raise ASSISTANT_CHUNK_TOKENS"
+    )
 
 
 # ------------------------------------------------------------------------------------ footnotes

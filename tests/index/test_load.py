@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,44 @@ def test_control_heavy_bytes_without_nul_named_txt(tmp_path: Path) -> None:
     assert "binary" in _error(path)
 
 
+def test_random_bytes_without_controls_are_not_indexed_as_garbage(tmp_path: Path) -> None:
+    # Every byte is a printable cp1252 character, so only an encoding detector sees it is not text.
+    rng = random.Random(2)
+    printable = [*range(0x20, 0x7F), *range(0xA0, 0x100)]
+    path = tmp_path / "ruis.txt"
+    path.write_bytes(bytes(rng.choice(printable) for _ in range(4096)))
+    message = _error(path)
+    assert "ruis.txt" in message and "not text" in message
+
+
+_DUTCH = "Coördinatie van terugkeer – “beleid” voor één café en financiële steun.\n\n" * 3
+
+
+def test_one_bad_byte_in_utf8_keeps_the_other_accents(tmp_path: Path) -> None:
+    head, tail = _DUTCH[:20], _DUTCH[20:]
+    path = tmp_path / "beschadigd.txt"
+    path.write_bytes(head.encode() + b"\xff" + tail.encode())
+    text = load_path(path)[0].text
+    assert text == head + "\ufffd" + tail
+    assert "Ã" not in text  # no mojibake
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-16-le"])
+def test_utf16_text_is_read(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "breed.txt"
+    data = _DUTCH.encode(encoding)
+    if encoding == "utf-16-be":  # with a byte-order mark, as Windows Notepad writes it
+        data = b"\xfe\xff" + data
+    path.write_bytes(data)
+    assert load_path(path)[0].text == _DUTCH
+
+
+def test_longer_cp1252_text_is_read_as_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "windows.txt"
+    path.write_bytes(_DUTCH.encode("cp1252"))
+    assert load_path(path)[0].text == _DUTCH
+
+
 @pytest.mark.parametrize("content", [b"", b"  \n\t\n"])
 def test_empty_file(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "leeg.txt"
@@ -232,3 +272,22 @@ def test_slug_and_short_title() -> None:
     assert short.endswith("…")
     assert title.startswith(short[:-1])
     assert short_title("Kort") == "Kort"
+
+
+def test_pypdf_loads_only_when_a_pdf_is_read(tmp_path: Path) -> None:
+    # pypdf's import costs every CLI command; only reading a PDF may pay for it.
+    text = tmp_path / "nota.txt"
+    text.write_text("Tekst.", encoding="utf-8")
+    pdf = _pdf(tmp_path / "nota.pdf", ["PDF tekst"])
+    script = (
+        "import sys\n"
+        "from index.load import load_path\n"
+        "import assistant.build, index.corpus, index.pipeline, ui.cli\n"
+        f"load_path({str(text)!r})\n"
+        "assert 'pypdf' not in sys.modules, 'pypdf imported without a PDF'\n"
+        f"load_path({str(pdf)!r})\n"
+        "assert 'pypdf' in sys.modules\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=60)
+    assert done.returncode == 0, done.stderr

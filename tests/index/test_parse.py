@@ -815,6 +815,25 @@ def test_markdown_headings_and_list_items() -> None:
     assert all(doc.text[p.start : p.end] == p.text for s in doc.sections for p in s.paragraphs)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Several headings each directly followed by another heading used to crash with a raw ValueError.
+        ("# A\n\n## B\n\n# C\n\ntext", [("A", 1, ("A",)), ("B", 2, ("A", "B")), ("C", 1, ("C",))]),
+        ("# A\n\n# B\n\n# C\n\n# D\n\ntekst", [("A", 1, ("A",)), ("B", 1, ("B",)), ("C", 1, ("C",)), ("D", 1, ("D",))]),
+        # A title straight above its first subheading stays a heading.
+        ("# Titel\n\n## Inleiding\n\nTekst.", [("Titel", 1, ("Titel",)), ("Inleiding", 2, ("Titel", "Inleiding"))]),
+    ],
+)
+def test_markdown_headings_directly_above_headings_stay_headings(
+    text: str, expected: list[tuple[str, int, tuple[str, ...]]]
+) -> None:
+    info = DocumentInfo(id="notitie", title="Notitie", short_title="Notitie")
+    doc = parse(RawDocument(info=info, text=text, kind="markdown"))
+    assert [(s.title, s.level, s.path) for s in doc.sections] == expected
+    assert [p.text for s in doc.sections for p in s.paragraphs] == [text.rsplit("\n", 1)[-1]]
+
+
 # ------------------------------------------------------------------------------------ 10. pages
 
 
