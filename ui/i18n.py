@@ -13,6 +13,16 @@ TEXTS: dict[str, dict[Language, str]] = {
     # -- shared
     "sources": {"nl": "Bronnen", "en": "Sources"},
     # -- web: header and index status
+    "web.conversation_not_found": {
+        "nl": "Gesprek niet gevonden; er is een nieuw gesprek begonnen.",
+        "en": "Conversation not found; a new conversation has started.",
+    },
+    "web.history_unavailable": {
+        "nl": "De gespreksgeschiedenis is nu niet beschikbaar (de database is onbereikbaar); vragen worden wel "
+        "beantwoord, maar niet bewaard.",
+        "en": "The conversation history is unavailable right now (the database cannot be reached); questions are "
+        "answered but not kept.",
+    },
     "web.title": {"nl": "Beleidsassistent migratie en asiel", "en": "Migration and asylum policy assistant"},
     "web.mode": {"nl": "Antwoordmodus", "en": "Answer mode"},
     "web.index": {"nl": "Index", "en": "Index"},

@@ -8,24 +8,31 @@ import argparse
 import re
 import socket
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from assistant.build import Parts, build_assistant
 from assistant.settings import load_settings
 from assistant.types import Answer, Mode
 from errors import ConfigError, InputError
 from storage.feedback import FeedbackStore
+from tests import postgres as _postgres
+from tests.postgres import PostgresServer
 from ui.commands import add_web_parser
 from ui.network import is_loopback, web_users
 from ui.web import Exchange, WebChat, create_app
 from ui.web import run as run_web
+from ui.web.render import plain
 
 NL_QUESTION = "Hoeveel mensen zijn sinds 2015 via hervestiging in de EU opgevangen?"
 EN_QUESTION = "How many people have been resettled in the EU since 2015?"
+OWNER = "web:session:test-browser-session-0000000"
+postgres = _postgres.postgres  # the session's PostgreSQL server (a fixture)
 
 
 def web_parts(corpus_components: Parts, data_dir: Path, **settings: Any) -> Parts:
@@ -50,10 +57,10 @@ def last(events):  # type: ignore[no-untyped-def]
 
 
 def test_answer_streams_with_linked_citations_and_highlighted_sources(chat: WebChat) -> None:
-    steps = list(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    steps = list(chat.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
     assert len(steps) >= 2, "the question appears before the answer is complete"
     first_messages = steps[0][0]
-    assert first_messages[-1]["role"] == "assistant" and first_messages[-2]["content"] == NL_QUESTION
+    assert first_messages[-1]["role"] == "assistant" and first_messages[-2]["content"] == plain(NL_QUESTION)
     messages, sources, turns, conversation_id = steps[-1]
     answer = messages[-1]["content"]
     assert "38 000" in answer
@@ -67,26 +74,30 @@ def test_answer_streams_with_linked_citations_and_highlighted_sources(chat: WebC
 
 
 def test_whole_section_holds_more_than_the_passage(chat: WebChat) -> None:
-    _, _, turns, _ = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    _, _, turns, _ = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
     source = turns[0].answer.sources[0]
     whole = chat.section_text(source.doc_id, source.section_path)
     assert source.text.split()[0] in whole and len(whole) >= len(source.text) * 0.9
 
 
 def test_english_question_gets_an_english_answer_and_the_override_forces_dutch(chat: WebChat) -> None:
-    _, _, turns, conversation_id = last(chat.respond(EN_QUESTION, [], "", "auto", None, "en"))
+    _, _, turns, conversation_id = last(chat.respond(EN_QUESTION, [], "", "auto", None, "en", owner=OWNER))
     assert turns[0].answer.language == "en"
-    _, _, turns, _ = last(chat.respond(EN_QUESTION, turns, conversation_id, "nl", None, "en"))
+    _, _, turns, _ = last(chat.respond(EN_QUESTION, turns, conversation_id, "nl", None, "en", owner=OWNER))
     assert turns[1].answer.language == "nl"
 
 
 def test_document_filter_limits_the_sources(chat: WebChat) -> None:
-    _, _, turns, _ = last(chat.respond("Wat is het solidariteitsmechanisme?", [], "", "auto", ["pact-2020"], "nl"))
+    _, _, turns, _ = last(
+        chat.respond("Wat is het solidariteitsmechanisme?", [], "", "auto", ["pact-2020"], "nl", owner=OWNER)
+    )
     assert {s.doc_id for s in turns[0].answer.sources} == {"pact-2020"}
 
 
 def test_refusal_is_marked_and_lists_the_nearest_passages(chat: WebChat) -> None:
-    messages, sources, _, _ = last(chat.respond("Which planet is closest to the sun?", [], "", "auto", None, "en"))
+    messages, sources, _, _ = last(
+        chat.respond("Which planet is closest to the sun?", [], "", "auto", None, "en", owner=OWNER)
+    )
     assert "🚫" in messages[-1]["content"] and "the documents do not cover this" in messages[-1]["content"]
     assert 'class="pa-source"' in sources
 
@@ -103,23 +114,26 @@ def test_unverified_and_flagged_answers_are_marked(chat: WebChat) -> None:
         flagged=("Er kwamen 12 miljoen mensen.",),
     )
     content = chat.messages([Exchange("q", answer)], "en")[-1]["content"]
-    assert "Unverified" in content and "Check: Er kwamen 12 miljoen mensen." in content
+    assert "Unverified" in content and "Check: " + plain("Er kwamen 12 miljoen mensen.") in content
 
 
 def test_conversation_resumes_by_id_and_new_conversation_starts_empty(chat: WebChat) -> None:
-    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
-    _, _, turns, _ = last(chat.respond("En in 2017?", turns, conversation_id, "auto", None, "nl"))
-    messages, sources, resumed, resumed_id = chat.resume(conversation_id, "nl")
-    assert resumed_id == conversation_id
-    assert [m["content"] for m in messages if m["role"] == "user"] == [NL_QUESTION, "En in 2017?"]
+    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
+    _, _, turns, _ = last(chat.respond("En in 2017?", turns, conversation_id, "auto", None, "nl", owner=OWNER))
+    (messages, sources, resumed, resumed_id), notice = chat.resume(conversation_id, "nl", owner=OWNER)
+    assert resumed_id == conversation_id and notice == ""
+    assert [m["content"] for m in messages if m["role"] == "user"] == [plain(NL_QUESTION), plain("En in 2017?")]
     assert 'id="src-2-' in sources and "pa-cite" in messages[1]["content"]
-    assert chat.resume("unknown-id", "nl")[0] == []
+    (messages, _, _, resumed_id), notice = chat.resume("unknown-id", "nl", owner=OWNER)
+    assert messages == [] and resumed_id == "" and "niet gevonden" in notice
     empty, _, new_turns, new_id = chat.new_conversation("nl")
-    assert empty == [] and new_turns == [] and new_id and new_id != conversation_id
+    assert empty == [] and new_turns == [] and new_id == "", "the first question makes the new conversation"
+    _, _, _, next_id = last(chat.respond(NL_QUESTION, new_turns, new_id, "auto", None, "nl", owner=OWNER))
+    assert next_id and next_id != conversation_id
 
 
 def test_feedback_goes_to_sqlite_with_the_answer(chat: WebChat) -> None:
-    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
     feedback_id, message = chat.rate(turns, 1, False, "nl")
     assert feedback_id and "Bedankt" in message
     assert chat.comment(feedback_id, "Bron klopt niet", "nl") == ("", "Bedankt, uw toelichting is opgeslagen.")
@@ -145,7 +159,7 @@ def test_rating_without_an_answer_asks_to_rate_first(chat: WebChat) -> None:
 
 
 def test_export_has_questions_answers_and_sources(chat: WebChat) -> None:
-    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
+    _, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
     text = Path(chat.export_file(turns, conversation_id, "nl") or "").read_text(encoding="utf-8")
     assert text.startswith(f"# Gesprek {conversation_id}")
     assert f"**Vraag:** {NL_QUESTION}" in text and "38 000" in text
@@ -153,9 +167,24 @@ def test_export_has_questions_answers_and_sources(chat: WebChat) -> None:
     assert chat.export_file([], conversation_id, "nl") is None
 
 
+def test_export_of_any_id_leaves_no_folders_behind(chat: WebChat, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the chat's private export folder goes
+    fresh = WebChat(chat.parts)
+    _, _, turns, _ = last(fresh.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
+    paths = [fresh.export_file(turns, conversation_id, "nl") for conversation_id in ("a/b/../c", "../../x", "", "ok")]
+    assert all(p is not None and p.exists() for p in paths)
+    assert "# Gesprek a/b/../c" in paths[0].read_text(encoding="utf-8")  # type: ignore[union-attr]
+    assert len({p.parent for p in paths if p}) == 1, "one folder for every export"
+    assert [p.name for p in temp.iterdir()] == [paths[0].parent.name]  # type: ignore[union-attr]
+    fresh._exports.cleanup()  # what happens when the process ends
+    assert list(temp.iterdir()) == []
+
+
 def test_empty_question_does_nothing_and_a_too_long_one_is_explained(chat: WebChat) -> None:
-    assert list(chat.respond("   ", [], "", "auto", None, "nl")) == []
-    messages, _, turns, _ = last(chat.respond("x" * 2500, [], "", "auto", None, "nl"))
+    assert list(chat.respond("   ", [], "", "auto", None, "nl", owner=OWNER)) == []
+    messages, _, turns, _ = last(chat.respond("x" * 2500, [], "", "auto", None, "nl", owner=OWNER))
     assert "Er ging iets mis" in messages[-1]["content"] and "2000 characters" in messages[-1]["content"]
     assert turns[0].error
 
@@ -173,16 +202,18 @@ def test_endpoint_down_is_a_plain_message_and_the_chat_goes_on(corpus_components
         "fallback_on_error": False,
     }
     chat = WebChat(web_parts(corpus_components, tmp_path, **endpoint))
-    messages, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "en"))
+    messages, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "en", owner=OWNER))
     assert messages[-1]["content"].startswith("⚠️ **Something went wrong:**")
-    messages, _, turns, _ = last(chat.respond("Wat is het solidariteitsmechanisme?", turns, conversation_id))
+    messages, _, turns, _ = last(
+        chat.respond("Wat is het solidariteitsmechanisme?", turns, conversation_id, owner=OWNER)
+    )
     assert len(messages) == 4 and turns[1].error
 
 
 def test_missing_index_is_a_plain_message(tmp_path: Path) -> None:
     chat = WebChat(build_assistant(load_settings(data_dir=tmp_path, _env_file=None)))
-    messages, _, _, _ = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl"))
-    assert "policy-assistant index" in messages[-1]["content"]
+    messages, _, _, _ = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
+    assert plain("policy-assistant index") in messages[-1]["content"]
     assert "leeg" in chat.banner("nl")
 
 
@@ -263,3 +294,27 @@ def test_web_subcommand_defaults_to_loopback_port_7860() -> None:
     args = web_args()
     assert (args.command, args.host, args.port) == ("web", "127.0.0.1", 7860)
     assert web_args("--host", "0.0.0.0", "--port", "8080").port == 8080
+
+
+def test_database_down_at_start_answers_one_off_questions_and_recovers(
+    corpus_components: Parts, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    postgres.start()
+    url = postgres.create_database()
+    postgres.stop()
+    try:
+        parts = web_parts(corpus_components, tmp_path, database_url=SecretStr(url))
+        with TestClient(create_app(parts)) as client:  # the app starts without its database
+            assert client.get("/healthz").status_code == 200
+        chat = WebChat(parts)
+        (messages, _, _, _), notice = chat.resume("a1b2c3", "nl", owner=OWNER)
+        assert messages == [] and "niet beschikbaar" in notice
+        messages, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
+        assert "38 000" in turns[0].answer.text and conversation_id == "", "answered, not kept"
+        assert plain("niet beschikbaar") in messages[-1]["content"]
+        postgres.start()
+        messages, _, turns, conversation_id = last(chat.respond(NL_QUESTION, [], "", "auto", None, "nl", owner=OWNER))
+        assert conversation_id and "niet beschikbaar" not in messages[-1]["content"]
+        assert [t.answer.question for t in parts.conversations.history(conversation_id, OWNER)] == [NL_QUESTION]
+    finally:
+        postgres.start()

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,14 +41,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(corpus_components: Parts, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+@contextmanager
+def serving(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`app` served by uvicorn on a free loopback port in a thread; yields its URL."""
     import uvicorn
 
-    parts = web_parts(corpus_components, tmp_path)
-    feedback_path = parts.feedback.path
-    assert feedback_path is not None, "feedback in a SQLite file of the test's data directory"
-    app = create_app(parts)
     port = _free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -56,31 +54,58 @@ def server(corpus_components: Parts, tmp_path: Path) -> Iterator[tuple[str, Path
     while not uv.started:
         assert time.monotonic() < deadline, "the web app did not start within 30 s"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", feedback_path
-    uv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
 
 
-@pytest.fixture
-def page(server):  # type: ignore[no-untyped-def]
+@contextmanager
+def browser_context() -> Iterator:  # type: ignore[type-arg]
+    """A headless Chromium; each page made by `new_page(browser)` records requests that leave 127.0.0.1."""
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(30_000)
-        page.outside = []  # requests that would leave this machine
-        page.on(
-            "request",
-            lambda r: (
-                page.outside.append(r.url)
-                if urlparse(r.url).scheme in ("http", "https", "ws", "wss") and urlparse(r.url).hostname != "127.0.0.1"
-                else None
-            ),
-        )
-        yield page
-        browser.close()
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser):  # type: ignore[no-untyped-def]
+    """A page in a fresh browser context (its own local storage), with `page.outside` and `page.csp_errors`."""
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    page.set_default_timeout(30_000)
+    page.outside = []  # requests that would leave this machine
+    page.csp_errors = []  # what the Content-Security-Policy refused, as the console reports it
+    page.on(
+        "request",
+        lambda r: (
+            page.outside.append(r.url)
+            if urlparse(r.url).scheme in ("http", "https", "ws", "wss") and urlparse(r.url).hostname != "127.0.0.1"
+            else None
+        ),
+    )
+    page.on("console", lambda m: page.csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    return page
+
+
+@pytest.fixture
+def server(corpus_components: Parts, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    parts = web_parts(corpus_components, tmp_path)
+    feedback_path = parts.feedback.path
+    assert feedback_path is not None, "feedback in a SQLite file of the test's data directory"
+    with serving(create_app(parts)) as url:
+        yield url, feedback_path
+
+
+@pytest.fixture
+def page(server):  # type: ignore[no-untyped-def]
+    with browser_context() as browser:
+        yield new_page(browser)
 
 
 def ask(page, question: str, answers_before: int) -> None:  # type: ignore[no-untyped-def]
@@ -152,6 +177,7 @@ def test_chat_in_a_real_browser(page, server) -> None:  # type: ignore[no-untype
     expect(page.locator("#pa-sources")).to_contain_text("The sources of an answer appear here.")
 
     assert page.outside == [], "the page must not reach beyond this machine"
+    assert page.csp_errors == [], "the Content-Security-Policy lets Gradio's own page work"
 
 
 def test_example_question_is_answered(page, server) -> None:  # type: ignore[no-untyped-def]

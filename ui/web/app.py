@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 from fastapi import FastAPI
@@ -17,7 +17,30 @@ from ui.web.chat import WebChat
 from ui.web.layout import CONCURRENCY, build_blocks, css, head, theme
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
     from assistant.build import Parts
+
+# Nothing is loaded from another origin, whatever a document or an answer holds ("runs offline", and no
+# tracking beacon). Gradio's page needs its inline script and styles, and `gr.HTML` evaluates its template
+# as JavaScript ('unsafe-eval'); images may be data/blob URLs it makes.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "media-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "frame-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
 
 
 def create_app(parts: Parts, users: Sequence[tuple[str, str]] = ()) -> FastAPI:
@@ -38,6 +61,7 @@ def create_app(parts: Parts, users: Sequence[tuple[str, str]] = ()) -> FastAPI:
 
 def mount_web(app: FastAPI, parts: Parts, users: Sequence[tuple[str, str]] = ()) -> FastAPI:
     """Mount the chat at `/` of an existing FastAPI `app` (routes added before it keep precedence)."""
+    app.add_middleware(ContentSecurityPolicy)
     demo = build_blocks(WebChat(parts), secret=_secret(parts.settings.data_dir))
     demo.queue(default_concurrency_limit=CONCURRENCY)
     return gr.mount_gradio_app(
@@ -67,3 +91,26 @@ def _secret(data_dir: Path) -> str:
         return value
     except OSError:  # a read-only data directory: conversations then survive page reloads, not restarts
         return secrets.token_hex(16)
+
+
+class ContentSecurityPolicy:
+    """ASGI middleware: `CONTENT_SECURITY_POLICY` on every HTTP response that does not set its own (pure ASGI,
+    so Gradio's streamed responses pass through unbuffered)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[Any] = list(message.get("headers", []))
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)

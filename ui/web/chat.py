@@ -2,18 +2,28 @@
 
 The chat does no retrieval or prompting of its own: every answer comes from `parts.assistant`, feedback goes
 to `parts.feedback`, and a conversation is kept in `parts.conversations` so a page reload can resume it.
+
+Every conversation belongs to its principal (`owner`): `web:user:<login>` behind a login, otherwise
+`web:session:<random id>` that the browser keeps. Conversation ids come from the server
+(`ConversationStore.new`); an id of another principal, a Slack thread's included, is "not found" and the chat
+starts a new conversation, never showing or extending someone else's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
+import secrets
+import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from assistant.conversation import Conversation
 from assistant.core import Delta, Done, Reset, validate_question
 from assistant.types import Language
-from errors import PolicyAssistantError
+from errors import InputError, NotFoundError, PolicyAssistantError, StoreError
 from index.sections import section_texts
 from index.types import Chunk
 from ui.i18n import t
@@ -22,12 +32,25 @@ from ui.web.render import ChatMessage, SectionTexts
 from ui.web.state import Exchange
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from assistant.build import Parts
 
 # What a chat callback returns to the page: messages, sources panel HTML, the exchanges, the conversation id.
 ChatView = tuple[list[ChatMessage], str, list[Exchange], str]
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")  # what `new_session_id` makes
+
+
+def new_session_id() -> str:
+    """A random, unguessable id for a browser without a login (kept in its local storage)."""
+    return secrets.token_urlsafe(24)
+
+
+def principal(login: str | None, session_id: str) -> str:
+    """The owner of a browser's conversations: its login, or else its session id."""
+    if login:
+        return f"web:user:{login}"
+    if not SESSION_ID.fullmatch(session_id):
+        raise InputError("the browser session id is missing or malformed; reload the page")
+    return f"web:session:{session_id}"
 
 
 class WebChat:
@@ -37,6 +60,8 @@ class WebChat:
         self.parts = parts
         # The whole text of every section, for the chunks it was built from (the list of one index generation).
         self._sections: tuple[list[Chunk] | None, SectionTexts] = (None, {})
+        # Exports for download, in one private folder removed when the process ends.
+        self._exports = tempfile.TemporaryDirectory(prefix="policy-assistant-export-")
 
     # -- header
 
@@ -79,8 +104,11 @@ class WebChat:
         answer_language: str = "auto",
         doc_ids: Sequence[str] | None = None,
         ui: str = "nl",
+        *,
+        owner: str,
     ) -> Iterator[ChatView]:
-        """Ask the assistant and stream the view as the answer grows. An empty question does nothing.
+        """Ask the assistant in `owner`'s conversation `conversation_id` (a new one when empty or not theirs)
+        and stream the view as the answer grows. An empty question does nothing.
 
         Errors never escape: they become a plain assistant message, and the app keeps running."""
         shown = list(exchanges or [])
@@ -91,11 +119,15 @@ class WebChat:
         try:
             question = validate_question(question)
             self._check_index(ui)
-            if not conversation_id:
-                conversation_id = self.parts.conversations.new().id
+            conversation, kept = self._conversation(conversation_id, owner)
+            conversation_id = conversation.id if kept else ""  # an unkept one is not worth resuming
             language = cast(Language, answer_language) if answer_language in ("nl", "en") else None
             events = self.parts.assistant.ask_stream(
-                question, conversation_id, doc_ids=list(doc_ids) if doc_ids else None, language=language
+                question,
+                conversation,
+                doc_ids=list(doc_ids) if doc_ids else None,
+                language=language,
+                remember=kept,
             )
             yield self._view(shown, conversation_id, ui)
             for event in events:
@@ -105,7 +137,11 @@ class WebChat:
                 elif isinstance(event, Reset):
                     exchange = shown[-1] = dataclasses.replace(exchange, partial="")
                 elif isinstance(event, Done):
-                    exchange = shown[-1] = dataclasses.replace(exchange, answer=event.answer, partial="")
+                    answer = event.answer
+                    if not kept:
+                        notice = t("web.history_unavailable", ui)
+                        answer = dataclasses.replace(answer, notices=(*answer.notices, notice))
+                    exchange = shown[-1] = dataclasses.replace(exchange, answer=answer, partial="")
         except PolicyAssistantError as err:
             shown[-1] = dataclasses.replace(exchange, error=str(err), partial="")
         except Exception as err:  # noqa: BLE001 - a bug or a library failure must not take the app down
@@ -117,19 +153,38 @@ class WebChat:
         if not self.parts.store.status().chunks:
             raise PolicyAssistantError(t("web.index_empty", ui))
 
-    def resume(self, conversation_id: str | None, ui: str = "nl") -> ChatView:
-        """The stored conversation `conversation_id` (after a page reload); an empty chat if it is unknown."""
-        exchanges: list[Exchange] = []
-        if conversation_id:
-            try:
-                exchanges = [Exchange.recorded(turn) for turn in self.parts.conversations.history(conversation_id)]
-            except PolicyAssistantError:
-                exchanges = []
-        return self._view(exchanges, conversation_id or "", ui)
+    def _conversation(self, conversation_id: str | None, owner: str) -> tuple[Conversation, bool]:
+        """`owner`'s conversation `conversation_id`, or a new one when there is none or it is not theirs; and
+        whether it is kept. With the database down, a conversation in memory only: the question is still
+        answered (the store reconnects by itself once the database is back)."""
+        if not owner:
+            raise InputError("this browser session has no owner yet; reload the page")
+        try:
+            if conversation_id:
+                try:
+                    return self.parts.conversations.get(conversation_id, owner), True
+                except NotFoundError:
+                    pass  # someone else's id, or one that is gone: never theirs, a new conversation instead
+            return self.parts.conversations.new(owner), True
+        except StoreError:
+            return Conversation(owner=owner), False
+
+    def resume(self, conversation_id: str | None, ui: str = "nl", *, owner: str) -> tuple[ChatView, str]:
+        """`owner`'s stored conversation `conversation_id` (after a page reload or from `?conversation=`) and a
+        status text: an empty chat with "conversation not found" when the id is unknown or not theirs."""
+        if not conversation_id:
+            return self._view([], "", ui), ""
+        try:
+            turns = self.parts.conversations.history(conversation_id, owner)
+        except NotFoundError:
+            return self._view([], "", ui), t("web.conversation_not_found", ui)
+        except StoreError:  # the database is down: the chat itself still answers
+            return self._view([], conversation_id, ui), t("web.history_unavailable", ui)
+        return self._view([Exchange.recorded(turn) for turn in turns], conversation_id, ui), ""
 
     def new_conversation(self, ui: str = "nl") -> ChatView:
-        """An empty chat with a fresh conversation id."""
-        return [], self.sources_html([], ui), [], self.parts.conversations.new().id
+        """An empty chat; its conversation is made by the first question."""
+        return [], self.sources_html([], ui), [], ""
 
     # -- feedback
 
@@ -161,7 +216,7 @@ class WebChat:
 
     def export_file(self, exchanges: Sequence[Exchange], conversation_id: str | None, ui: str = "nl") -> Path | None:
         """The conversation as a Markdown file to download; None when there is nothing yet."""
-        return export.export_file(exchanges, conversation_id, ui)
+        return export.export_file(exchanges, conversation_id, Path(self._exports.name), ui)
 
     # -- rendering
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
+import re
+import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from ui.i18n import t
 from ui.web.render import marks, shown_sources
 from ui.web.state import Exchange
+
+KEEP_SECONDS = 3600  # an export stays this long for its download (Gradio copies it into its own cache at once)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def conversation_markdown(exchanges: Sequence[Exchange], conversation_id: str | None, ui: str = "nl") -> str:
@@ -40,11 +45,26 @@ def conversation_markdown(exchanges: Sequence[Exchange], conversation_id: str | 
     return "\n".join(lines).rstrip() + "\n"
 
 
-def export_file(exchanges: Sequence[Exchange], conversation_id: str | None, ui: str = "nl") -> Path | None:
-    """The Markdown export written to a new temporary file (for download); None when there is nothing yet."""
+def export_file(
+    exchanges: Sequence[Exchange], conversation_id: str | None, folder: Path, ui: str = "nl"
+) -> Path | None:
+    """The Markdown export written to a new file in `folder` for download; None when there is nothing yet.
+    Exports older than `KEEP_SECONDS` in `folder` are removed; the file name keeps only the id's letters,
+    digits, `-` and `_` (an id is the client's to send)."""
     if not exchanges:
         return None
-    folder = Path(tempfile.mkdtemp(prefix="policy-assistant-export-"))
-    path = folder / f"{t('web.conversation', ui)}-{(conversation_id or 'new')[:12]}.md"
+    _remove_old(folder)
+    name = _UNSAFE.sub("", conversation_id or "")[:12] or "new"
+    path = folder / f"{t('web.conversation', ui)}-{name}-{uuid.uuid4().hex[:8]}.md"
     path.write_text(conversation_markdown(exchanges, conversation_id, ui), encoding="utf-8")
     return path
+
+
+def _remove_old(folder: Path) -> None:
+    cutoff = time.time() - KEEP_SECONDS
+    for old in folder.glob("*.md"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:  # another process removed it first
+            pass

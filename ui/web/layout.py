@@ -10,11 +10,12 @@ from typing import Any
 import gradio as gr
 
 from ui.i18n import EXAMPLES, t
-from ui.web.chat import ChatView, WebChat
+from ui.web.chat import SESSION_ID, ChatView, WebChat, new_session_id, principal
 from ui.web.state import Exchange
 
 STATIC = Path(__file__).with_name("static")
 STORAGE_KEY = "policy-assistant-conversation"  # the browser's localStorage key of the conversation id
+SESSION_KEY = "policy-assistant-session"  # ... and of its session id (the owner of its conversations)
 CONCURRENCY = 8  # questions answered at once; more wait in Gradio's queue
 
 
@@ -42,6 +43,8 @@ def build_blocks(chat: WebChat, secret: str | None = None) -> gr.Blocks:
         exchanges = gr.State([])
         feedback_id = gr.State(None)
         conversation = gr.BrowserState("", storage_key=STORAGE_KEY, secret=secret)
+        session = gr.BrowserState("", storage_key=SESSION_KEY, secret=secret)
+        owner = gr.State("")  # server side: set on load from the login or the browser's session id
 
         with gr.Row(equal_height=True):
             title = gr.Markdown(f"## {t('web.title')}")
@@ -95,32 +98,41 @@ def build_blocks(chat: WebChat, secret: str | None = None) -> gr.Blocks:
             sources_title,
         ]  # fmt: skip
 
-        def on_load(stored: str, request: gr.Request) -> tuple[Any, ...]:
+        def on_load(stored: str, session_id: str, request: gr.Request) -> tuple[Any, ...]:
             params = dict(request.query_params) if request else {}
             lang = "en" if params.get("lang") == "en" else "nl"
-            messages, html_sources, loaded, conversation_id = chat.resume(params.get("conversation") or stored, lang)
-            return (lang, lang, messages, html_sources, loaded, conversation_id, *_labels(chat, lang))
+            if not SESSION_ID.fullmatch(session_id or ""):
+                session_id = new_session_id()
+            who = principal(getattr(request, "username", None), session_id)
+            view, notice = chat.resume(params.get("conversation") or stored, lang, owner=who)
+            messages, html_sources, loaded, conversation_id = view
+            return (
+                lang, lang, messages, html_sources, loaded, conversation_id, session_id, who, notice,
+                *_labels(chat, lang),
+            )  # fmt: skip
 
         def relabel(lang: str, current: list[Exchange]) -> tuple[Any, ...]:
             return (lang, chat.messages(current, lang), chat.sources_html(current, lang), *_labels(chat, lang))
 
-        demo.load(on_load, [conversation], [ui, ui_choice, chatbot, sources, exchanges, conversation, *label_outputs])
+        load_outputs = [ui, ui_choice, chatbot, sources, exchanges, conversation, session, owner, status]
+        demo.load(on_load, [conversation, session], [*load_outputs, *label_outputs])
         ui_choice.change(relabel, [ui_choice, exchanges], [ui, chatbot, sources, *label_outputs])
 
         def ask(
-            text: str, current: list[Exchange], conv: str, lang: str, docs: list[str], ui_lang: str
+            text: str, current: list[Exchange], conv: str, lang: str, docs: list[str], ui_lang: str, who: str
         ) -> Iterator[tuple[Any, ...]]:
-            yield from ((*view, "") for view in chat.respond(text, current, conv, lang, docs, ui_lang))  # "": clear
+            views = chat.respond(text, current, conv, lang, docs, ui_lang, owner=who)
+            yield from ((*view, "") for view in views)  # "": clear the question box
 
-        ask_inputs = [question, exchanges, conversation, answer_language, documents, ui]
+        ask_inputs = [question, exchanges, conversation, answer_language, documents, ui, owner]
         for trigger in (question.submit, send.click):
             trigger(ask, ask_inputs, [*chat_outputs, question], concurrency_limit=CONCURRENCY, api_name="ask")
 
         def ask_example(
-            current: list[Exchange], conv: str, lang: str, docs: list[str], ui_lang: str, evt: gr.SelectData
+            current: list[Exchange], conv: str, lang: str, docs: list[str], ui_lang: str, who: str, evt: gr.SelectData
         ) -> Iterator[ChatView]:
             value = evt.value if isinstance(evt.value, dict) else {"text": str(evt.value)}
-            yield from chat.respond(value.get("text", ""), current, conv, lang, docs, ui_lang)
+            yield from chat.respond(value.get("text", ""), current, conv, lang, docs, ui_lang, owner=who)
 
         chatbot.example_select(ask_example, ask_inputs[1:], chat_outputs, concurrency_limit=CONCURRENCY)
 

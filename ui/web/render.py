@@ -1,5 +1,9 @@
 """The web chat as its user sees it: answers as chat Markdown with linked `[n]` markers, and the sources panel
-as HTML (passages with the supporting sentence marked, the whole section folded). Pure functions: no Gradio."""
+as HTML (passages with the supporting sentence marked, the whole section folded). Pure functions: no Gradio.
+
+Text from documents, questions and answers is shown as text: every Markdown and HTML character in it is
+escaped (`plain`), so a document's `![x](http://host/p.png)` or link never becomes live in a reader's browser;
+only the markup this module writes itself (the `[n]` links, the marks) is Markdown."""
 
 from __future__ import annotations
 
@@ -15,19 +19,34 @@ CITATION = re.compile(r"\[(\d{1,3})\]")
 
 ChatMessage = dict[str, str]  # Gradio's chat message: {"role": "user" | "assistant", "content": Markdown}
 SectionTexts = Mapping[tuple[str, str], str]  # whole section text by (doc_id, section_path)
+# Every ASCII punctuation character can be backslash-escaped in (CommonMark) Markdown; `<`, `>`, `&` and `"`
+# become entities instead, so neither Markdown nor HTML survives. Escaping `:` and `.` also keeps bare
+# `http://` and `www.` text from being turned into links.
+_PLAIN = {c: "\\" + c for c in "!#$%'()*+,-./:;=?@[\\]^_`{|}~"} | {
+    "<": "&lt;",
+    ">": "&gt;",
+    "&": "&amp;",
+    '"': "&quot;",
+}
+_PLAIN_TABLE = str.maketrans(_PLAIN)
+
+
+def plain(text: str) -> str:
+    """`text` as Markdown that shows exactly `text`: no links, images, emphasis or HTML of its own."""
+    return text.translate(_PLAIN_TABLE)
 
 
 def messages(exchanges: Sequence[Exchange], ui: str = "nl") -> list[ChatMessage]:
     """The chat as Gradio messages; `[n]` markers become links to the sources panel."""
     out: list[ChatMessage] = []
     for i, exchange in enumerate(exchanges, start=1):
-        out.append({"role": "user", "content": exchange.question})
+        out.append({"role": "user", "content": plain(exchange.question)})
         if exchange.error:
-            content = f"⚠️ **{t('web.error', ui)}:** {html.escape(exchange.error)}"
+            content = f"⚠️ **{t('web.error', ui)}:** {plain(exchange.error)}"
         elif exchange.answer:
             content = answer_markdown(exchange.answer, i, ui)
         else:
-            content = html.escape(exchange.partial) or "…"
+            content = plain(exchange.partial) or "…"
         out.append({"role": "assistant", "content": content})
     return out
 
@@ -63,8 +82,8 @@ def marks(answer: Answer, ui: str = "nl") -> list[str]:
         out.append(f"🚫 **{t('web.refused', ui)}**")
     if answer.unverified:
         out.append(f"⚠️ **{t('web.unverified', ui)}**")
-    out += [f"⚠️ {t('web.check', ui)}: {html.escape(sentence)}" for sentence in answer.flagged]
-    out += [f"ℹ️ {html.escape(notice)}" for notice in answer.notices]
+    out += [f"⚠️ {t('web.check', ui)}: {plain(sentence)}" for sentence in answer.flagged]
+    out += [f"ℹ️ {plain(notice)}" for notice in answer.notices]
     return out
 
 
@@ -72,17 +91,18 @@ def answer_markdown(answer: Answer, turn_no: int, ui: str = "nl") -> str:
     """One answer as chat Markdown: its text with `[n]` linked to source n of turn `turn_no`, marks, mode."""
     numbers = {s.n for s in answer.sources}
 
-    def link(match: re.Match[str]) -> str:
-        n = int(match.group(1))
+    def link(n: int, digits: str) -> str:
         if n not in numbers:
-            return match.group(0)
+            return plain(f"[{digits}]")
         return f'<a href="#src-{turn_no}-{n}" class="pa-cite" title="{t("sources", ui)} {n}">[{n}]</a>'
 
-    text = CITATION.sub(link, html.escape(answer.text, quote=False))
+    # The text between the `[n]` markers is escaped; the markers themselves become this module's links.
+    pieces = CITATION.split(answer.text)  # text, n, text, n, ..., text
+    text = "".join(plain(piece) if i % 2 == 0 else link(int(piece), piece) for i, piece in enumerate(pieces))
     notes = marks(answer, ui)
     if notes:
         text += "\n\n" + "\n".join(f"> {m}  " for m in notes)
-    return text + f"\n\n<sub>{html.escape(str(answer.mode))}</sub>"
+    return text + f"\n\n<sub>{plain(str(answer.mode))}</sub>"
 
 
 def _source_html(turn_no: int, s: Source, sections: SectionTexts, ui: str) -> str:
