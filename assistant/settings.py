@@ -25,6 +25,7 @@ class Settings(BaseSettings):
 
     chunk_tokens: int = Field(200, ge=50, le=2000, description="Token budget of one chunk (tiktoken cl100k).")
     chunk_overlap: int = Field(30, ge=0, le=500, description="Tokens carried over between parts of a long section.")
+    max_document_mb: float = Field(10.0, gt=0, le=1024, description="`index` refuses user files larger than this.")
 
     embed_backend: Literal["e5", "openai"] = Field("e5", description="`e5` (bundled) or `openai` (an endpoint).")
     embed_base_url: str | None = Field(None, description="OpenAI-compatible embeddings endpoint, e.g. http://host/v1.")

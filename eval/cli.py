@@ -116,6 +116,7 @@ def run(parts: Parts, args: argparse.Namespace) -> int:
     """Execute `policy-assistant eval`; 1 when the regression gate fails, else 0."""
     from rich.console import Console
 
+    from assistant.limits import MAX_SOURCES, check_k
     from errors import InputError
     from eval.gold import DEFAULT_GOLD, load_gold
     from eval.report import write_report
@@ -128,7 +129,6 @@ def run(parts: Parts, args: argparse.Namespace) -> int:
         write_metrics,
         write_results,
     )
-    from assistant.limits import MAX_SOURCES, check_k
 
     settings = parts.settings
     check_k(args.k, most=MAX_SOURCES)

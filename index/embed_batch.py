@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.embed import Embedder, check_texts
 from errors import ConfigError
+from index.embed import Embedder, check_texts
 
 
 @dataclass(eq=False)

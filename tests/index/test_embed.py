@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embed import E5Embedder, Embedder, OpenAIEmbedder, build_embedder
 from errors import ConfigError, EmbeddingError
+from index.embed import E5Embedder, Embedder, OpenAIEmbedder, build_embedder
 
 PASSAGES = [
     "De Europese Unie wil de terugkeer van migranten zonder verblijfsrecht beter organiseren.",

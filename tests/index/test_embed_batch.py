@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import pytest
 
+from errors import ConfigError, EmbeddingError
 from index.embed import Embedder
 from index.embed_batch import BatchingEmbedder
-from errors import ConfigError, EmbeddingError
 
 DIMENSION = 8
 TIMEOUT = 10.0  # a deadlock fails the test after this long instead of hanging it

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from errors import ConfigError
 from index.embed import E5Embedder, Embedder
 from index.embed_cache import CachingEmbedder
-from errors import ConfigError
 
 DIMENSION = 8
 
