@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
-from assistant.breaker import CircuitBreaker
-from assistant.core import Assistant, Policy
-from assistant.llm import LLM, OpenAIChat
-from assistant.retrieve import Retriever
 from assistant.settings import Settings
-from index.chunk import Chunker
-from index.corpus import read_manifest
-from index.embed import Embedder, build_embedder
-from index.embed_batch import BatchingEmbedder
-from index.embed_cache import CachingEmbedder
-from index.pipeline import VERSIONS, Indexer
-from index.store import IndexStore, open_client
-from index.tokens import TokenCounter
-from index.types import DocumentInfo
-from storage.conversations import ConversationStore
-from storage.db import Database, open_database
-from storage.feedback import FeedbackStore
+
+if TYPE_CHECKING:
+    # Each part imports its modules when it is first built: a plain `ask` does not pay for SQLAlchemy
+    # (storage) or the tokenizer, and `--help` for none of them.
+    from assistant.conversation import Conversation
+    from assistant.core import Assistant
+    from assistant.llm import LLM
+    from assistant.retrieve import Retriever
+    from assistant.types import Answer
+    from index.embed import Embedder
+    from index.embed_cache import CachingEmbedder
+    from index.pipeline import Indexer
+    from index.store import IndexStore
+    from index.tokens import TokenCounter
+    from index.types import DocumentInfo
+    from storage.conversations import ConversationStore
+    from storage.db import Database
+    from storage.feedback import FeedbackStore
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Parts:
 
     @cached_property
     def embedder(self) -> Embedder:
+        from index.embed import build_embedder
+
         s = self.settings
         return build_embedder(
             s.embed_backend,
@@ -46,35 +50,60 @@ class Parts:
 
     @cached_property
     def store(self) -> IndexStore:
+        from index.pipeline import VERSIONS
+        from index.store import IndexStore, open_client
+
         s = self.settings
         client = open_client(s.data_dir, s.chroma_host, s.chroma_port)
-        return IndexStore(client, model=self.embedder.name, versions=VERSIONS)
+        return IndexStore(client, model=self.embedder.name, versions=VERSIONS, cache_dir=s.data_dir / "cache")
 
     @cached_property
     def tokens(self) -> TokenCounter:
+        from index.tokens import TokenCounter
+
         return TokenCounter(self.settings.tiktoken_dir)
 
     @cached_property
     def indexer(self) -> Indexer:
+        from index.chunk import Chunker
+        from index.pipeline import Indexer
+
         s = self.settings
-        chunker = Chunker(self.tokens.count, max_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap)
-        return Indexer(self.store, self.embedder, chunker, s.corpus_dir, sentence_cache=self.answer_embedder)
+        # The tokenizer loads only when a document is chunked: a run with nothing to do never needs it.
+        chunker = Chunker(self._count_tokens, max_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap)
+        return Indexer(
+            self.store,
+            self.embedder,
+            chunker,
+            s.corpus_dir,
+            sentence_cache=self.answer_embedder,
+            max_document_bytes=int(s.max_document_mb * 1024 * 1024),
+        )
 
     @cached_property
     def answer_embedder(self) -> CachingEmbedder:
         """The embedder behind questions and sentence re-ranking: vectors kept (memory and disk), and
         concurrent questions embedded together."""
+        from index.embed_batch import BatchingEmbedder
+        from index.embed_cache import CachingEmbedder
+
         s = self.settings
         batching = BatchingEmbedder(self.embedder)
         return CachingEmbedder(batching, capacity=s.embed_cache_size, directory=s.data_dir / "cache")
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.answer_embedder, documents=self.documents)
+        from assistant.retrieve import Retriever
+
+        return Retriever(
+            self.store, self.answer_embedder, documents=self.documents, cache_dir=self.settings.data_dir / "cache"
+        )
 
     @cached_property
     def documents(self) -> list[DocumentInfo]:
         """The bundled corpus' descriptions (aliases help find the document a question names)."""
+        from index.corpus import read_manifest
+
         return read_manifest(self.settings.corpus_dir) if self.settings.corpus_dir else []
 
     @cached_property
@@ -82,6 +111,9 @@ class Parts:
         s = self.settings
         if not s.llm_configured:
             return None
+        from assistant.breaker import CircuitBreaker
+        from assistant.llm import OpenAIChat
+
         chat = OpenAIChat(
             base_url=s.openai_base_url,
             model=s.openai_model or "",
@@ -95,20 +127,29 @@ class Parts:
     @cached_property
     def database(self) -> Database | None:
         """The database of ASSISTANT_DATABASE_URL, shared by conversations and feedback; None: SQLite files."""
+        from storage.db import open_database
+
         url = self.settings.database_url
         return open_database(url.get_secret_value()) if url else None
 
     @cached_property
     def conversations(self) -> ConversationStore:
+        from storage.conversations import ConversationStore
+
         return ConversationStore(self.database or self.settings.data_dir / "conversations.sqlite3")
 
     @cached_property
     def feedback(self) -> FeedbackStore:
         """Ratings from the web UI, the Slack bot and the API, in one store."""
+        from storage.feedback import FeedbackStore
+
         return FeedbackStore(self.database or self.settings.data_dir / "feedback.sqlite3")
 
     @cached_property
     def assistant(self) -> Assistant:
+        from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
+        from assistant.core import Assistant, Policy
+
         s = self.settings
         llm = self.llm
         policy = Policy(
@@ -124,11 +165,28 @@ class Parts:
             extractive=ExtractiveAnswerer(self.answer_embedder),
             generative=GenerativeAnswerer(llm) if llm else None,
             llm=llm,
-            conversations=self.conversations,
+            conversations=_StoredConversations(self),
             policy=policy,
             default_mode=s.answer_mode,
             forced_language=None if s.language == "auto" else s.language,
         )
+
+    def _count_tokens(self, text: str) -> int:
+        return self.tokens.count(text)
+
+
+class _StoredConversations:
+    """The parts' conversation store, opened on first use: a question asked without a conversation id never
+    opens the database (nor imports SQLAlchemy)."""
+
+    def __init__(self, parts: Parts) -> None:
+        self._parts = parts
+
+    def get_or_new(self, conversation_id: str | None, owner: str | None = None) -> Conversation:
+        return self._parts.conversations.get_or_new(conversation_id, owner)
+
+    def record(self, conversation: Conversation, answer: Answer) -> None:
+        self._parts.conversations.record(conversation, answer)
 
 
 def build_assistant(settings: Settings) -> Parts:

@@ -13,10 +13,15 @@ index, which is everything the answerers need.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import shutil
+import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +32,8 @@ from errors import StoreError
 from index.embed import Embedder
 from index.store import IndexStore
 from index.types import Chunk, DocumentInfo
+
+log = logging.getLogger(__name__)
 
 # A hit and the neighbouring parts added to it stay under this many characters (about 3 chunks of 200 tokens).
 MAX_PASSAGE_CHARS = 4000
@@ -114,8 +121,12 @@ class Retriever:
         embedder: Embedder,
         weights: RetrievalWeights | None = None,
         documents: Sequence[DocumentInfo] = (),
+        cache_dir: Path | None = None,
     ) -> None:
+        """`cache_dir`: where the lexical index of each generation is kept, so a new process loads it
+        instead of rebuilding it (None: rebuilt in every process)."""
         self.store = store
+        self.cache_dir = cache_dir
         self.embedder = embedder
         self.weights = weights or RetrievalWeights()
         self._aliases = {d.id: tuple(fold(a) for a in d.aliases) for d in documents}
@@ -278,12 +289,34 @@ class Retriever:
                 chunks = self.store.chunks()
                 cached = _Snapshot(
                     generation=generation,
-                    lexical=LexicalIndex(chunks),
+                    lexical=self._lexical(generation, chunks),
                     positions={c.id: i for i, c in enumerate(chunks)},
                     names=self._document_names(chunks),
                 )
                 self._snapshot_cache = cached
             return cached
+
+    def _lexical(self, generation: str | None, chunks: list[Chunk]) -> LexicalIndex:
+        """The lexical index of `chunks`: loaded from the generation's saved copy when it was built from
+        exactly these chunks, else built (and saved for the next process)."""
+        if self.cache_dir is None or generation is None or not chunks:
+            return LexicalIndex(chunks)
+        folder = self.cache_dir / "lexical" / generation
+        if folder.is_dir():
+            try:
+                loaded = LexicalIndex.load(folder, chunks)
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                log.warning("the saved lexical index in %s is unreadable (%s): rebuilding it", folder, err)
+            else:
+                if loaded is not None:
+                    return loaded
+                log.warning("the saved lexical index in %s does not match the index: rebuilding it", folder)
+        lexical = LexicalIndex(chunks)
+        try:
+            _replace_folder(folder, lexical.save)
+        except OSError as err:  # a read-only data directory costs speed, not answers
+            log.warning("cannot save the lexical index in %s (%s): it is rebuilt in every process", folder, err)
+        return lexical
 
     def _mentioned(self, snapshot: _Snapshot, question: str, *, years: bool = False) -> set[str]:
         folded = f" {fold(question)} "
@@ -302,3 +335,25 @@ class Retriever:
             alternatives = "|".join(re.escape(n) for n in sorted(options, key=len, reverse=True))
             names[chunk.doc_id] = (re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])"), chunk.year)
         return names
+
+
+def _replace_folder(folder: Path, write: Callable[[Path], None]) -> None:
+    """Write a folder beside `folder` and swap it in, so a reader never sees a half-written one; other
+    generations' folders are removed (each index run makes a new generation)."""
+    parent = folder.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}."))
+    try:
+        write(fresh)
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(fresh, folder)
+    except OSError:
+        shutil.rmtree(fresh, ignore_errors=True)
+        if not folder.is_dir():
+            raise
+        # Another process put the same generation's folder in place meanwhile: theirs is as good.
+    model = folder.name.rsplit("-", 1)[0]  # generations are named `pa-<model>-<milliseconds>`
+    for other in parent.iterdir():
+        if other.name != folder.name and other.name.rsplit("-", 1)[0] == model:
+            shutil.rmtree(other, ignore_errors=True)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +19,7 @@ from index.chunk import CHUNKER_VERSION, Chunker
 from index.corpus import load_corpus
 from index.embed import Embedder
 from index.embed_cache import CachingEmbedder
-from index.load import load_path
+from index.load import DEFAULT_MAX_DOCUMENT_BYTES, document_files, given_path, load_path
 from index.parse import PARSER_VERSION, parse
 from index.prebuilt import PrebuiltVectors
 from index.sentences import passage_sentences
@@ -32,6 +37,9 @@ class IndexReport:
     warnings: list[str] = field(default_factory=list)
     prebuilt: int = 0  # chunk vectors taken from the bundled corpus' prebuilt vectors (counted in sync.embedded)
     seeded: int = 0  # sentence vectors put into the sentence cache from them
+    # Nothing changed since the last run (same files, settings and versions), so nothing was read:
+    # `documents` then hold only their descriptions and `chunks` is empty.
+    skipped: bool = False
 
 
 class Indexer:
@@ -49,7 +57,9 @@ class Indexer:
         chunker: Chunker,
         corpus_dir: Path | None,
         sentence_cache: CachingEmbedder | None = None,
+        max_document_bytes: int | None = DEFAULT_MAX_DOCUMENT_BYTES,
     ) -> None:
+        self.max_document_bytes = max_document_bytes
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
@@ -67,9 +77,12 @@ class Indexer:
         A new path that cannot be read raises `DocumentError` before anything is changed.
         """
         raws = load_corpus(self.corpus_dir) if self.corpus_dir else []
-        fresh = [raw for path in new_paths for raw in load_path(path)]  # raises on bad input
         warnings: list[str] = []
-        sources = [str(Path(p).resolve()) for p in new_paths]
+        limit = self.max_document_bytes
+        # raises on bad input
+        fresh = [raw for path in new_paths for raw in load_path(path, max_bytes=limit, warnings=warnings)]
+        # Remembered by the path given, not a symlink's target, so the next run finds the same documents.
+        sources = [str(given_path(p)) for p in new_paths]
         for source in self.store.sources():
             if source in sources:
                 continue
@@ -77,7 +90,7 @@ class Indexer:
                 warnings.append(f"{source} no longer exists: its documents were removed from the index")
                 continue
             try:
-                raws.extend(load_path(Path(source)))
+                raws.extend(load_path(Path(source), max_bytes=limit, warnings=warnings))
                 sources.append(source)
             except DocumentError as err:
                 warnings.append(f"skipped {source}: {err}")
@@ -92,7 +105,16 @@ class Indexer:
         progress: Callable[[int, int], None] | None = None,
         use_prebuilt: bool = True,
     ) -> IndexReport:
-        """Bring the index up to date; `use_prebuilt=False` embeds everything that is not already indexed."""
+        """Bring the index up to date; `use_prebuilt=False` embeds everything that is not already indexed.
+
+        Without new paths and `rebuild`, a run whose inputs (files, settings, versions) match the ones the
+        active index was built from returns at once."""
+        inputs = None
+        if not new_paths and not rebuild:
+            inputs = self.inputs_fingerprint()
+            unchanged = self._unchanged_since(inputs)
+            if unchanged is not None:
+                return unchanged
         raws, sources, warnings = self.collect(new_paths)
         docs = self._parse(raws, new_paths, warnings)
         chunks = [c for doc in docs for c in self.chunker.chunk(doc)]
@@ -124,7 +146,41 @@ class Indexer:
         seeded = 0
         if prebuilt and self.sentence_cache is not None:
             seeded = prebuilt.seed(self.sentence_cache, (c.text for c in chunks), versions=self.store.versions)
+        if inputs is not None and not warnings:
+            # Fingerprinted before reading, so a file changed during the run differs next time. A run with
+            # warnings is not remembered: the next one shows them again.
+            self.store.set_inputs(inputs, [asdict(d.info) for d in docs], len(chunks))
         return IndexReport(report, docs, chunks, warnings, prebuilt=taken, seeded=seeded)
+
+    def inputs_fingerprint(self) -> str:
+        """A digest of everything an index run reads: the content of every file in the corpus folder and the
+        remembered sources (by path), and the settings and versions that shape chunks and vectors."""
+        digest = hashlib.sha256()
+        shaping = {
+            "model": self.embedder.name,
+            "versions": self.store.versions,
+            "chunk_tokens": self.chunker.max_tokens,
+            "chunk_overlap": self.chunker.overlap_tokens,
+            "max_document_bytes": self.max_document_bytes,
+        }
+        digest.update(json.dumps(shaping, sort_keys=True).encode())
+        files = _files_in(Path(self.corpus_dir)) if self.corpus_dir else []
+        for source in sorted(self.store.sources()):
+            digest.update(f"source\0{source}\0".encode())
+            files += document_files(Path(source))  # exactly the files a run reads there
+        for path in files:
+            digest.update(f"file\0{path}\0".encode())
+            digest.update(_file_digest(path))
+        return digest.hexdigest()
+
+    def _unchanged_since(self, inputs: str) -> IndexReport | None:
+        """The report of a run with nothing to do, when the active index was built from `inputs`."""
+        saved = self.store.saved_inputs()
+        if saved is None or saved.fingerprint != inputs:
+            return None
+        docs = [ParsedDocument(info=_info(d), sections=(), text="") for d in saved.documents]
+        sync = SyncReport(saved.generation, saved.chunks, 0, saved.chunks, (), changed=False)
+        return IndexReport(sync, docs, [], skipped=True)
 
     def corpus_chunks(self) -> list[Chunk]:
         """The bundled corpus' chunks alone, as an index run makes them."""
@@ -154,6 +210,33 @@ class Indexer:
                 continue
             docs.append(doc)
         return docs
+
+
+def _files_in(root: Path) -> list[Path]:
+    """Every file under `root` (the corpus folder: more than a run reads, which only costs a full run)."""
+    found: list[Path] = []
+    for folder, _dirs, files in os.walk(root):
+        found.extend(Path(folder) / f for f in files)
+    return sorted(found)
+
+
+def _file_digest(path: Path) -> bytes:
+    """Content hash of a regular file; for anything else (missing, a FIFO, a device) a marker, never a read."""
+    digest = hashlib.sha256()
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return f"not a regular file: {stat.S_IFMT(info.st_mode)}".encode()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as err:  # unreadable now: differs from any earlier run, so the full run reports it
+        digest.update(f"unreadable: {err}".encode())
+    return digest.digest()
+
+
+def _info(saved: dict[str, Any]) -> DocumentInfo:
+    return DocumentInfo(**{**saved, "aliases": tuple(saved.get("aliases") or ())})
 
 
 def _unique_files(raws: list[RawDocument]) -> list[RawDocument]:

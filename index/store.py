@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +26,8 @@ import numpy as np
 
 from errors import StoreError
 from index.types import Chunk, Hit
+
+log = logging.getLogger(__name__)
 
 REGISTRY = "policy-assistant-registry"
 # Chunks up to which dense search compares every vector (exact, deterministic); beyond, Chroma's HNSW index.
@@ -50,6 +55,16 @@ class IndexStatus:
     chunks: int
     indexed_at: float | None
     versions: str
+
+
+@dataclass(frozen=True)
+class SavedInputs:
+    """What the active generation was built from, as the index run that built it recorded it."""
+
+    generation: str
+    fingerprint: str
+    documents: list[dict[str, Any]]
+    chunks: int
 
 
 @dataclass(frozen=True)
@@ -154,11 +169,39 @@ def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     )
 
 
+def _generation_stamp(collection: Any) -> dict[str, Any]:
+    """What identifies a generation's content: its name, its creation time and its size."""
+    meta = collection.metadata or {}
+    return {"generation": collection.name, "created": float(meta.get("created", 0)), "count": collection.count()}
+
+
+def _check_saved(saved: dict[str, Any], collection: Any) -> None:
+    stamp = _generation_stamp(collection)
+    found = {k: saved.get(k) for k in stamp}
+    if found != stamp:
+        raise ValueError(f"it belongs to {found}, not {stamp}")
+
+
+def _write_chunks(file: Any, collection: Any, chunks: list[Chunk]) -> None:
+    payload = {
+        **_generation_stamp(collection),
+        "chunks": [{"id": c.id, "text": c.text, "meta": _chunk_metadata(c)} for c in chunks],
+    }
+    file.write(json.dumps(payload, ensure_ascii=False).encode())
+
+
+def _write_vectors(file: Any, collection: Any, ids: list[str], matrix: np.ndarray) -> None:
+    np.savez(file, meta=np.array(json.dumps(_generation_stamp(collection))), ids=np.array(ids), vectors=matrix)
+
+
 class IndexStore:
     """Chunks of one embedding model in Chroma, with atomic switching between index generations."""
 
-    def __init__(self, client: Any, model: str, versions: str) -> None:
+    def __init__(self, client: Any, model: str, versions: str, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: where each generation's chunks and vectors are copied on first read, so a new
+        process reads one file instead of the whole collection (None: read from Chroma every time)."""
         self.client = client
+        self.cache_dir = cache_dir
         self.model = model
         self.versions = versions  # parser/chunker versions; a change forces re-embedding nothing, but a rebuild
         self._key = f"active__{_model_key(model)}"
@@ -227,6 +270,29 @@ class IndexStore:
         meta["sources"] = json.dumps(sorted(set(sources)))
         self._registry().modify(metadata=meta)
 
+    def saved_inputs(self) -> SavedInputs | None:
+        """The inputs recorded for the active generation; None when there are none or they were recorded
+        for another generation (every index run that changes anything makes a new one)."""
+        meta = self._registry_meta()
+        active = meta.get(self._key)
+        try:
+            saved = json.loads(str(meta.get(f"inputs__{_model_key(self.model)}", "null")))
+            if not saved or not active or saved["generation"] != active:
+                return None
+            return SavedInputs(str(active), str(saved["fingerprint"]), list(saved["documents"]), int(saved["chunks"]))
+        except (ValueError, KeyError, TypeError):  # written by another version: a full run records it anew
+            return None
+
+    def set_inputs(self, fingerprint: str, documents: Sequence[dict[str, Any]], chunks: int) -> None:
+        """Record what the active generation was built from (see `saved_inputs`)."""
+        meta = self._registry_meta()
+        active = meta.get(self._key)
+        if not active:
+            return
+        record = {"generation": active, "fingerprint": fingerprint, "documents": list(documents), "chunks": chunks}
+        meta[f"inputs__{_model_key(self.model)}"] = json.dumps(record, ensure_ascii=False)
+        self._registry().modify(metadata=meta)
+
     # -- reading
 
     def chunks(self) -> list[Chunk]:
@@ -236,12 +302,15 @@ class IndexStore:
             return []
         if self._cache and self._cache[0] == collection.name:
             return self._cache[1]
-        got = collection.get(include=["metadatas", "documents"])
-        chunks = [
-            _chunk_from(i, d or "", m or {})
-            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
-        chunks.sort(key=lambda c: (c.doc_id, c.char_start, c.part))
+        chunks = self._read_saved_chunks(collection)
+        if chunks is None:
+            got = collection.get(include=["metadatas", "documents"])
+            chunks = [
+                _chunk_from(i, d or "", m or {})
+                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            ]
+            chunks.sort(key=lambda c: (c.doc_id, c.char_start, c.part))
+            self._save(collection, "chunks.json", lambda f: _write_chunks(f, collection, chunks))
         self._cache = (collection.name, chunks)
         return chunks
 
@@ -252,11 +321,72 @@ class IndexStore:
             return [], np.zeros((0, 0), dtype=np.float32)
         if self._vectors and self._vectors[0] == collection.name:
             return self._vectors[1], self._vectors[2]
-        got = collection.get(include=["embeddings"])
-        ids = list(got["ids"])
-        matrix = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1)
+        saved = self._read_saved_vectors(collection)
+        if saved is None:
+            got = collection.get(include=["embeddings"])
+            ids = list(got["ids"])
+            matrix = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1)
+            self._save(collection, "vectors.npz", lambda f: _write_vectors(f, collection, ids, matrix))
+        else:
+            ids, matrix = saved
         self._vectors = (collection.name, ids, matrix)
         return ids, matrix
+
+    # -- the generation's copy on disk (a generation never changes once it is active)
+
+    def _saved(self, collection: Any, name: str) -> Path | None:
+        return self.cache_dir / "index" / f"{collection.name}.{name}" if self.cache_dir else None
+
+    def _read_saved_chunks(self, collection: Any) -> list[Chunk] | None:
+        path = self._saved(collection, "chunks.json")
+        if path is None or not path.is_file():
+            return None
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            _check_saved(saved, collection)
+            return [_chunk_from(str(c["id"]), str(c["text"]), dict(c["meta"])) for c in saved["chunks"]]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.warning("the saved chunks in %s are unreadable (%s): reading them from Chroma again", path, err)
+            return None
+
+    def _read_saved_vectors(self, collection: Any) -> tuple[list[str], np.ndarray] | None:
+        path = self._saved(collection, "vectors.npz")
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                _check_saved(json.loads(str(saved["meta"])), collection)
+                ids = [str(i) for i in saved["ids"]]
+                matrix = np.asarray(saved["vectors"], dtype=np.float32)
+            if matrix.ndim != 2 or matrix.shape[0] != len(ids):
+                raise ValueError(f"{matrix.shape[0]} vectors for {len(ids)} ids")
+            return ids, matrix
+        except (OSError, ValueError, KeyError, TypeError) as err:  # a damaged zip raises BadZipFile(ValueError)
+            log.warning("the saved vectors in %s are unreadable (%s): reading them from Chroma again", path, err)
+            return None
+
+    def _save(self, collection: Any, name: str, write: Callable[[Any], None]) -> None:
+        """Write the generation's copy atomically and drop this model's copies of other generations."""
+        path = self._saved(collection, name)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+                try:
+                    write(tmp)
+                    tmp.close()
+                    os.replace(tmp.name, path)
+                except BaseException:
+                    Path(tmp.name).unlink(missing_ok=True)
+                    raise
+            model = collection.name.rsplit("-", 1)[0]  # generations are named `pa-<model>-<milliseconds>`
+            for other in path.parent.iterdir():
+                generation = other.name.split(".", 1)[0]
+                if generation != collection.name and generation.rsplit("-", 1)[0] == model:
+                    other.unlink(missing_ok=True)
+        except OSError as err:  # a read-only data directory costs speed, not answers
+            log.warning("cannot save the index copy %s (%s): it is read from Chroma in every process", path, err)
 
     def status(self) -> IndexStatus:
         collection = self._active()
