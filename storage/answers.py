@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, Table, Text, insert, select
 
 from assistant.types import Answer
-from errors import NotFoundError, StoreError
-from storage.db import SECONDS, Database, open_database
+from errors import NotFoundError
+from storage.db import SECONDS, Database, TableStore
 
 _METADATA = MetaData()
 _answers = Table(
@@ -29,17 +29,11 @@ _answers = Table(
 )
 
 
-class AnswerStore:
+class AnswerStore(TableStore):
     """Issued answers in a database: a SQLite file (a `Path`) or a shared `Database`; safe across threads."""
 
     def __init__(self, database: Database | Path) -> None:
-        self._owns_database = isinstance(database, Path)
-        self.database = open_database(database) if isinstance(database, Path) else database
-        try:
-            self.database.create(_METADATA)
-        except StoreError:
-            self.close()
-            raise
+        super().__init__(database, _METADATA)
 
     def issue(self, answer: Answer, owner: str) -> str:
         """Keep `answer`, given to `owner`, and return its new random, unguessable id."""
@@ -58,8 +52,3 @@ class AnswerStore:
         if found is None or found[0] != owner:
             raise NotFoundError(f"unknown answer {answer_id!r}; rate an answer_id that /v1/ask returned to you")
         return Answer.from_json(json.loads(found[1]))
-
-    def close(self) -> None:
-        """Close the database if this store opened it (a shared `Database` stays open)."""
-        if self._owns_database:
-            self.database.close()

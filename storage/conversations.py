@@ -18,7 +18,7 @@ from sqlalchemy.sql import Executable
 from assistant.conversation import MAX_TURNS, Conversation
 from assistant.types import Answer, Mode, RecordedTurn, Source, Turn
 from errors import NotFoundError, StoreError
-from storage.db import SECONDS, Database, open_database
+from storage.db import SECONDS, Database, TableStore
 
 _METADATA = MetaData()
 _conversations = Table(
@@ -59,21 +59,11 @@ _ADDED_COLUMNS = {
 _RECORD_ATTEMPTS = 30
 
 
-class ConversationStore:
+class ConversationStore(TableStore):
     """Conversations in a database: a SQLite file (a `Path`) or a shared `Database`; safe across threads."""
 
     def __init__(self, database: Database | Path) -> None:
-        self._owns_database = isinstance(database, Path)
-        self.database = open_database(database) if isinstance(database, Path) else database
-        try:
-            self.database.create(_METADATA, _ADDED_COLUMNS)
-        except StoreError:
-            self.close()
-            raise
-
-    def ping(self) -> None:
-        """Return when the database answers; `StoreError` when it does not."""
-        self.database.ping()
+        super().__init__(database, _METADATA, _ADDED_COLUMNS)
 
     def new(self, owner: str | None = None) -> Conversation:
         """A new conversation of `owner` under a random, unguessable id."""
@@ -197,11 +187,6 @@ class ConversationStore:
             )
             for q, s, a, lang, m, r, src, c, u, f, n in rows
         ]
-
-    def close(self) -> None:
-        """Close the database if this store opened it (a shared `Database` stays open)."""
-        if self._owns_database:
-            self.database.close()
 
     def _add_conversation(self, conversation_id: str, now: float, owner: str | None) -> Executable:
         return (

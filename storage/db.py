@@ -183,3 +183,28 @@ def _postgresql(url: URL) -> Database:
     except ImportError as err:
         raise ConfigError(f"{SETTING} needs the PostgreSQL driver: pip install 'psycopg[binary]>=3.3,<4'") from err
     return Database(engine, f"check that PostgreSQL is running and {SETTING}")
+
+
+class TableStore:
+    """The opening and closing every store shares: its tables in a SQLite file (a `Path`, opened and closed by
+    the store) or in a shared `Database` (left open for its other users); safe across threads."""
+
+    def __init__(
+        self, database: Database | Path, metadata: MetaData, added_columns: dict[str, dict[str, str]] | None = None
+    ) -> None:
+        self._owns_database = isinstance(database, Path)
+        self.database = open_database(database) if isinstance(database, Path) else database
+        try:
+            self.database.create(metadata, added_columns)
+        except StoreError:
+            self.close()
+            raise
+
+    def ping(self) -> None:
+        """Return when the database answers; `StoreError` when it does not."""
+        self.database.ping()
+
+    def close(self) -> None:
+        """Close the database if this store opened it (a shared `Database` stays open)."""
+        if self._owns_database:
+            self.database.close()

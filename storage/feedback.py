@@ -17,8 +17,8 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, MetaData, T
 from sqlalchemy.exc import IntegrityError
 
 from assistant.types import Answer, Mode, Source
-from errors import InputError, StoreError
-from storage.db import SECONDS, Database, open_database
+from errors import InputError
+from storage.db import SECONDS, Database, TableStore
 
 Rating = Literal["up", "down"]
 MAX_COMMENT_CHARS = 2000
@@ -71,26 +71,16 @@ class Feedback:
         return self.answer.conversation_id
 
 
-class FeedbackStore:
+class FeedbackStore(TableStore):
     """Ratings in a database: a SQLite file (a `Path`) or a shared `Database`; safe across threads."""
 
     def __init__(self, database: Database | Path) -> None:
-        self._owns_database = isinstance(database, Path)
-        self.database = open_database(database) if isinstance(database, Path) else database
-        try:
-            self.database.create(_METADATA)
-        except StoreError:
-            self.close()
-            raise
+        super().__init__(database, _METADATA)
 
     @property
     def path(self) -> Path | None:
         """The SQLite file, or None on a database server."""
         return self.database.path
-
-    def ping(self) -> None:
-        """Return when the database answers; `StoreError` when it does not."""
-        self.database.ping()
 
     def add(self, answer: Answer, rating: Rating, comment: str = "", *, channel: Channel = "web") -> int:
         """Store a rating of `answer` and return its id."""
@@ -177,11 +167,6 @@ class FeedbackStore:
             )
             for i, c, ch, conv, q, s, a, src, m, lang, r, com in rows
         ]
-
-    def close(self) -> None:
-        """Close the database if this store opened it (a shared `Database` stays open)."""
-        if self._owns_database:
-            self.database.close()
 
 
 def _clean_comment(comment: str) -> str:
