@@ -117,14 +117,15 @@ def corpus_key(chunks: Sequence[Chunk]) -> str:
     the same chunks."""
     digest = hashlib.sha256()
     for c in chunks:
-        for part in (c.id, c.embed_text, c.notes):
+        for part in (c.id, c.embed_text):
             digest.update(part.encode())
             digest.update(b"\0")
     return digest.hexdigest()
 
 
 class LexicalIndex:
-    """BM25 over chunk texts (with their section path and footnotes), rebuilt when the chunks change."""
+    """BM25 over chunk texts with their section path (a footnote is a chunk of its own), rebuilt when the
+    chunks change."""
 
     def __init__(self, chunks: Sequence[Chunk], *, _state: tuple[bm25s.BM25, dict[str, int]] | None = None) -> None:
         self.chunks = list(chunks)
@@ -132,7 +133,7 @@ class LexicalIndex:
             self._bm25, self._doc_freq = _state
             return
         self._bm25 = bm25s.BM25()
-        corpus = [terms(f"{c.embed_text}\n{c.notes}") or ["<empty>"] for c in self.chunks]
+        corpus = [terms(c.embed_text) or ["<empty>"] for c in self.chunks]
         self._doc_freq = {}
         for doc_terms in corpus:
             for t in set(doc_terms):

@@ -14,6 +14,9 @@ Role = Literal["user", "assistant", "system"]
 ModeKind = Literal["extractive", "openai"]
 # Why an extractive answer stands in for the model's: the endpoint failed, or it cited nothing checkable.
 Fallback = Literal["llm_error", "unverified"]
+# Whether the documents answer the question: fully, partly (`Answer.missing` names what they lack) or not.
+Coverage = Literal["answered", "partial", "not_covered"]
+COVERAGES: tuple[Coverage, ...] = ("answered", "partial", "not_covered")
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
 
 
@@ -64,6 +67,16 @@ class Source:
     similarity: float  # cosine similarity of the passage to the question
     page: int | None = None
     highlight: str = ""  # the sentence of `text` that best supports the answer
+    footnote: int | None = None  # the footnote's number when the passage is a footnote of `section`
+    context: str = ""  # for a footnote: the sentence of the section that cites it
+
+    def label(self, language: Language = "nl") -> str:
+        """The section as a citation shows it: `2.1 Title`, or `voetnoot 12 bij 2.1 Title` for a footnote."""
+        if self.footnote is None:
+            return self.section
+        word = "voetnoot" if language == "nl" else "footnote"
+        joiner = "bij" if language == "nl" else "in"
+        return f"{word} {self.footnote} {joiner} {self.section}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +92,8 @@ class Source:
             "page": self.page,
             "chunk_id": self.chunk_id,
             "highlight": self.highlight,
+            "footnote": self.footnote,
+            "context": self.context,
         }
 
     @classmethod
@@ -97,6 +112,8 @@ class Source:
             similarity=float(data.get("score", 0.0)),
             page=int(page) if page is not None else None,
             highlight=str(data.get("highlight", "")),
+            footnote=int(data["footnote"]) if data.get("footnote") is not None else None,
+            context=str(data.get("context", "")),
         )
 
 
@@ -141,6 +158,10 @@ class Answer:
     conversation_id: str | None = None
     fallback: Fallback | None = None
     timings: Timings = field(default_factory=Timings, compare=False)
+    # The coverage verdict: whether the sources hold what was asked; `missing` names, in the answer's
+    # language, what they lack (empty when answered).
+    coverage: Coverage = "answered"
+    missing: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +177,8 @@ class Answer:
             "flagged": list(self.flagged),
             "notices": list(self.notices),
             "conversation_id": self.conversation_id,
+            "coverage": self.coverage,
+            "missing": list(self.missing),
         }
 
     @classmethod
@@ -177,12 +200,22 @@ class Answer:
             latency_ms=float(data.get("latency_ms", 0.0) or 0.0),
             conversation_id=data.get("conversation_id"),
             fallback=cast(Fallback, fallback) if fallback in ("llm_error", "unverified") else None,
+            coverage=_coverage(data),
+            missing=tuple(str(m) for m in data.get("missing") or ()),
         )
 
     @property
     def turn(self) -> Turn:
         """The answer as a turn of its conversation."""
         return Turn(self.question, self.text, self.standalone_question, self.language)
+
+
+def _coverage(data: dict[str, Any]) -> Coverage:
+    """The stored verdict; answers stored before verdicts existed have only `refused`."""
+    coverage = data.get("coverage")
+    if coverage in COVERAGES:
+        return cast(Coverage, coverage)
+    return "not_covered" if data.get("refused") else "answered"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ SUMMARY = (
     "language.match",
     "refusal.recall",
     "refusal.false_rate",
+    "coverage.partial_rate",
+    "coverage.accuracy",
+    "retrieval.documents_found",
     "latency.p50_ms",
     "latency.p95_ms",
     "judge.faithfulness",
@@ -87,6 +90,12 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--k", type=int, default=None, metavar="N", help="sources per answer (default: ASSISTANT_SEARCH_K)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N items")
+    p.add_argument(
+        "--split",
+        choices=["dev", "test"],
+        default=None,
+        help="only the items of this split (default: all; tune on dev, report test)",
+    )
     p.add_argument("--no-judge", action="store_true", help="skip the LLM judge even when one is configured")
 
 
@@ -135,15 +144,23 @@ def run(parts: Parts, args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit {args.limit} must be at least 1")
     mode = args.mode or settings.answer_mode
-    whole_set = args.limit is None and (not args.gold or [p.resolve() for p in args.gold] == [DEFAULT_GOLD])
+    whole_set = (
+        args.limit is None
+        and args.split is None
+        and (not args.gold or [p.resolve() for p in args.gold] == [DEFAULT_GOLD])
+    )
     if args.update_baseline and (mode != "extractive" or not whole_set):
         raise InputError(
             "--update-baseline records the extractive mode on the whole gold set: "
-            "drop --mode openai, --gold and --limit"
+            "drop --mode openai, --gold, --split and --limit"
         )
     out_dir = args.out or settings.data_dir / "eval"
     judge, notice = (None, "LLM judge skipped (--no-judge).") if args.no_judge else judge_from_settings(settings)
     items = load_gold(args.gold, corpus_dir=settings.corpus_dir)
+    if args.split:
+        items = [i for i in items if i.split == args.split]
+        if not items:
+            raise InputError(f"no gold item is in the {args.split} split; check the files' `split` fields")
 
     console = Console(stderr=True)
     if notice:
@@ -230,13 +247,22 @@ def _print_summary(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
     languages = list(summary.get("by_language", {}))
+    splits = [s for s in summary.get("by_split", {}) if "." not in s]
     table = Table(
-        "metric", "overall", *languages, title=f"{summary['meta']['items']} items, {summary['meta']['mode']} mode"
+        "metric",
+        "overall",
+        *languages,
+        *splits,
+        title=f"{summary['meta']['items']} items, {summary['meta']['mode']} mode",
     )
     for name in SUMMARY:
         if name not in summary["overall"]:
             continue
-        values = [summary["overall"].get(name), *(summary["by_language"][lang].get(name) for lang in languages)]
+        values = [
+            summary["overall"].get(name),
+            *(summary["by_language"][lang].get(name) for lang in languages),
+            *(summary["by_split"][split].get(name) for split in splits),
+        ]
         table.add_row(name, *(_cell(name, v) for v in values))
     Console(file=sys.stdout).print(table)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from assistant.cite import MARKER, strip_markers
 from assistant.language import detect_language
 from assistant.lexical import fold
-from assistant.types import Language, Source
+from assistant.types import COVERAGES, Language, Source
 
 _TOKEN = re.compile(r"[^\W_]+")
 
@@ -276,12 +276,28 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-def refusal_rates(refused: Sequence[bool], answerable: Sequence[bool]) -> tuple[float | None, float | None]:
-    """(recall on unanswerable questions, false-refusal rate on answerable ones); None when there are none."""
-    pairs = list(zip(refused, answerable, strict=True))
-    recall = mean(r for r, a in pairs if not a)
-    false_rate = mean(r for r, a in pairs if a)
-    return recall, false_rate
+def verdict_rates(
+    expected: Sequence[str], got: Sequence[str], named_missing: Sequence[bool]
+) -> dict[str, float | None]:
+    """The coverage verdict's rates, from each item's expected and given verdict and whether the answer named
+    what is missing: `recall` on unanswerable items (not_covered, or partial naming the missing element),
+    `false_rate` (not_covered on answerable ones), `partial_rate` (partial on fully answerable ones) and
+    `partial_recall` (partial items given partial); None where no item applies."""
+    rows = list(zip(expected, got, named_missing, strict=True))
+    return {
+        "recall": mean(g == "not_covered" or (g == "partial" and n) for e, g, n in rows if e == "not_covered"),
+        "false_rate": mean(g == "not_covered" for e, g, _ in rows if e != "not_covered"),
+        "partial_rate": mean(g == "partial" for e, g, _ in rows if e == "answered"),
+        "partial_recall": mean(g == "partial" for e, g, _ in rows if e == "partial"),
+    }
+
+
+def confusion(expected: Sequence[str], got: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Counts of given verdicts per expected verdict: `{expected: {given: n}}`, every verdict present."""
+    table = {e: {g: 0 for g in COVERAGES} for e in COVERAGES}
+    for e, g in zip(expected, got, strict=True):
+        table[e][g] += 1
+    return table
 
 
 # ------------------------------------------------------------------------------------------- judge

@@ -19,13 +19,23 @@ GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Citations", ("citations.validity", "citations.precision", "citations.with_citation"), ""),
     ("Answers", ("answer.key_fact_recall",), ""),
     ("Language", ("language.match",), ""),
-    ("Refusal", ("refusal.recall", "refusal.false_rate"), ""),
+    ("Refusal", ("refusal.recall", "refusal.false_rate", "coverage.partial_rate", "coverage.partial_recall"), ""),
     ("Latency", ("latency.p50_ms", "latency.p95_ms"), "ms"),
     ("LLM judge", ("judge.faithfulness", "judge.relevance"), ""),
 )
 SERIES = ("overall", "nl", "en")
 COLOURS = {"overall": "#4c6a92", "nl": "#e07b39", "en": "#3f9b6b"}
 KIND_METRICS = ("retrieval.hit@5", "answer.key_fact_recall", "citations.precision", "language.match")
+# The figures per split: a gap of more than 0.05 between dev and test means a choice was tuned to dev.
+SPLIT_METRICS = (
+    "retrieval.hit@5",
+    "retrieval.mrr",
+    "answer.key_fact_recall",
+    "refusal.recall",
+    "refusal.false_rate",
+    "coverage.partial_rate",
+)
+VERDICTS = ("answered", "partial", "not_covered")
 SNIPPET = 400
 
 
@@ -85,6 +95,30 @@ def _meta_line(run: EvalRun) -> str:
     return line
 
 
+def _split_rows(run: EvalRun) -> list[tuple[str, int, dict[str, float | None]]]:
+    """(group, items, metrics) for each split and each split's languages, from the flat metrics."""
+    flat = run.flat
+    rows = []
+    for split in run.metrics.get("by_split", {}):
+        if "." in split:
+            continue
+        for group in (split, f"{split}.nl", f"{split}.en"):
+            values = {name: flat.get(f"{name}.{group}") for name in SPLIT_METRICS}
+            n = run.metrics["counts"].get(f"split:{group}", {}).get("items", 0)
+            if n:
+                rows.append((group, n, values))
+    return rows
+
+
+def _confusions(run: EvalRun) -> list[tuple[str, dict[str, dict[str, int]]]]:
+    """The verdict confusion tables that hold items, overall first."""
+    return [(name, table) for name, table in run.metrics.get("confusion", {}).items() if _total(table)]
+
+
+def _total(table: dict[str, dict[str, int]]) -> int:
+    return sum(sum(row.values()) for row in table.values())
+
+
 # ------------------------------------------------------------------------------------------- Markdown
 
 
@@ -115,6 +149,24 @@ def markdown(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[str
     for kind, values in run.metrics.get("by_kind", {}).items():
         n = run.metrics["counts"][kind]["items"]
         lines.append(f"| {kind} | {n} | " + " | ".join(_fmt(values.get(m)) for m in KIND_METRICS) + " |")
+    split_rows = _split_rows(run)
+    if split_rows:
+        lines += [
+            "",
+            "## By split (tuned on dev, never on test)",
+            "",
+            "| split | items | " + " | ".join(SPLIT_METRICS) + " |",
+            "|---|---:|" + "---:|" * len(SPLIT_METRICS),
+        ]
+        for group, n, values in split_rows:
+            lines.append(f"| {group} | {n} | " + " | ".join(_fmt(values.get(m)) for m in SPLIT_METRICS) + " |")
+    confusions = _confusions(run)
+    if confusions:
+        lines += ["", "## Coverage verdict (rows: expected, columns: given)", ""]
+        for name, table in confusions:
+            lines += [f"**{name}**", "", "| expected | " + " | ".join(VERDICTS) + " |", "|---|" + "---:|" * 3]
+            lines += [f"| {e} | " + " | ".join(str(table[e][g]) for g in VERDICTS) + " |" for e in VERDICTS]
+            lines.append("")
     failures = [r for r in run.results if r.failures]
     lines += ["", f"## Failures ({len(failures)} of {len(run.results)} items)", ""]
     for result in failures:
@@ -250,6 +302,27 @@ def html_page(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[st
         for kind, values in run.metrics.get("by_kind", {}).items()
     )
     body.append(f"<table><tr><th>kind</th><th>items</th>{head}</tr>{rows}</table>")
+    split_rows = _split_rows(run)
+    if split_rows:
+        body.append("<h2>By split (tuned on dev, never on test)</h2>")
+        head = "".join(f"<th>{e(m)}</th>" for m in SPLIT_METRICS)
+        rows = "".join(
+            f"<tr><td>{e(group)}</td><td>{n}</td>"
+            + "".join(f"<td>{e(_fmt(values.get(m)))}</td>" for m in SPLIT_METRICS)
+            + "</tr>"
+            for group, n, values in split_rows
+        )
+        body.append(f"<table><tr><th>split</th><th>items</th>{head}</tr>{rows}</table>")
+    confusions = _confusions(run)
+    if confusions:
+        body.append("<h2>Coverage verdict (rows: expected, columns: given)</h2>")
+        head = "".join(f"<th>{g}</th>" for g in VERDICTS)
+        for name, table in confusions:
+            rows = "".join(
+                f"<tr><td>{ex}</td>" + "".join(f"<td>{table[ex][g]}</td>" for g in VERDICTS) + "</tr>"
+                for ex in VERDICTS
+            )
+            body.append(f"<h3>{e(name)}</h3><table><tr><th>expected</th>{head}</tr>{rows}</table>")
     failures = [r for r in run.results if r.failures]
     body.append(f"<h2>Failures ({len(failures)} of {len(run.results)} items)</h2>")
     body += [_failure_html(r) for r in failures]

@@ -23,7 +23,7 @@ from assistant.llm import LLM, complete
 from assistant.types import EXTRACTIVE, Answer, Message, ModeKind
 from errors import InputError, LLMError
 from eval import metrics as m
-from eval.gold import GoldItem
+from eval.gold import MULTI_DOCUMENT_KINDS, SPLITS, GoldItem
 from prompts import render
 
 DEFAULT_BASELINE = Path(__file__).resolve().parent / "baseline.json"
@@ -82,6 +82,7 @@ class ItemResult:
     id: str
     lang: str
     kind: str
+    split: str
     answerable: bool
     question: str
     standalone_question: str
@@ -90,6 +91,9 @@ class ItemResult:
     mode: str
     refused: bool
     unverified: bool
+    coverage: str  # the verdict given
+    missing: list[str]  # what the answer says the documents lack
+    expected_coverage: str  # the verdict the gold item expects
     sources: list[dict[str, Any]]
     latency_ms: float
     expected_answer: str
@@ -190,6 +194,7 @@ def _run_item(assistant: Assistant, item: GoldItem, mode: ModeKind, k: int | Non
         id=item.id,
         lang=item.lang,
         kind=item.kind,
+        split=item.split,
         answerable=item.answerable,
         question=item.question,
         standalone_question=answer.standalone_question,
@@ -198,8 +203,18 @@ def _run_item(assistant: Assistant, item: GoldItem, mode: ModeKind, k: int | Non
         mode=str(answer.mode),
         refused=answer.refused,
         unverified=answer.unverified,
+        coverage=answer.coverage,
+        missing=list(answer.missing),
+        expected_coverage=item.coverage,
         sources=[
-            {"n": s.n, "doc_id": s.doc_id, "section": s.section, "text": s.text, "score": round(s.similarity, 4)}
+            {
+                "n": s.n,
+                "doc_id": s.doc_id,
+                "year": s.year,
+                "section": s.label("en"),
+                "text": s.text,
+                "score": round(s.similarity, 4),
+            }
             for s in answer.sources
         ],
         latency_ms=round(answer.latency_ms, 1),
@@ -243,6 +258,11 @@ def score(item: GoldItem, answer: Answer) -> dict[str, Any]:
     scores["language.match"] = detected == item.lang
     scores["refusal.refused"] = answer.refused
     scores["refusal.correct"] = answer.refused != answerable
+    scores["coverage.correct"] = answer.coverage == item.coverage
+    if item.kind in MULTI_DOCUMENT_KINDS and answerable:
+        # Each document's passage on its own, for "both passages" and for the documents an answer reached.
+        found = [any(m.evidence_in(e, t) for t in texts[:5]) for e in item.evidence]
+        scores["retrieval.documents_found"] = sum(found) / len(found) if found else None
     return scores
 
 
@@ -252,10 +272,14 @@ def failure_reasons(result: ItemResult) -> list[str]:
     reasons = []
     if result.error:
         reasons.append(f"error: {result.error}")
-    if result.answerable and result.refused:
+    if result.answerable and result.coverage == "not_covered":
         reasons.append("refused an answerable question")
-    if not result.answerable and not result.refused:
+    if not result.answerable and result.coverage == "answered":
         reasons.append("answered an unanswerable question")
+    elif not result.answerable and result.coverage == "partial" and not result.missing:
+        reasons.append("partial answer to an unanswerable question without naming what is missing")
+    if result.answerable and result.expected_coverage == "answered" and result.coverage == "partial":
+        reasons.append("called partial, though the documents answer it: " + "; ".join(result.missing))
     if result.answerable and not s["retrieval.hit@5"]:
         reasons.append("evidence not among the sources")
     if result.answerable and not result.refused and s["answer.facts_missing"]:
@@ -276,7 +300,9 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float | None]:
     """The aggregate metrics of `results` (None where no item applies)."""
     answerable = [r for r in results if r.answerable]
     scores = [r.scores for r in results]
-    recall, false_rate = m.refusal_rates([r.refused for r in results], [r.answerable for r in results])
+    rates = m.verdict_rates(
+        [r.expected_coverage for r in results], [r.coverage for r in results], [bool(r.missing) for r in results]
+    )
     latencies = [r.latency_ms for r in results]
     out: dict[str, float | None] = {
         "retrieval.hit@1": m.mean(r.scores["retrieval.hit@1"] for r in answerable),
@@ -288,11 +314,17 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float | None]:
         "citations.with_citation": m.mean(s["citations.has_citation"] for s in scores),
         "answer.key_fact_recall": m.mean(r.scores["answer.key_fact_recall"] for r in answerable),
         "language.match": m.mean(s["language.match"] for s in scores),
-        "refusal.recall": recall,
-        "refusal.false_rate": false_rate,
+        "refusal.recall": rates["recall"],
+        "refusal.false_rate": rates["false_rate"],
+        "coverage.partial_rate": rates["partial_rate"],
+        "coverage.partial_recall": rates["partial_recall"],
+        "coverage.accuracy": m.mean(s["coverage.correct"] for s in scores),
         "latency.p50_ms": m.percentile(latencies, 50),
         "latency.p95_ms": m.percentile(latencies, 95),
     }
+    multi = [s["retrieval.documents_found"] for s in scores if "retrieval.documents_found" in s]
+    if multi:
+        out["retrieval.documents_found"] = m.mean(multi)
     if any("judge.faithfulness" in s for s in scores):
         out["judge.faithfulness"] = m.mean(s.get("judge.faithfulness") for s in scores)
         out["judge.relevance"] = m.mean(s.get("judge.relevance") for s in scores)
@@ -305,21 +337,37 @@ def counts(results: Sequence[ItemResult]) -> dict[str, int]:
 
 
 def summarise(results: Sequence[ItemResult]) -> dict[str, Any]:
-    """Aggregates overall, per language and per kind, with the item counts behind each."""
+    """Aggregates overall, per language, per kind and per split (and split and language), with the item
+    counts behind each, and the coverage verdicts' confusion tables."""
     kinds = sorted({r.kind for r in results})
-    groups = {
+    splits = [s for s in SPLITS if any(r.split == s for r in results)]
+    groups: dict[str, list[ItemResult]] = {
         "overall": list(results),
         **{f"lang:{lang}": [r for r in results if r.lang == lang] for lang in LANGUAGES},
         **{f"kind:{kind}": [r for r in results if r.kind == kind] for kind in kinds},
     }
+    for split in splits:
+        groups[f"split:{split}"] = [r for r in results if r.split == split]
+        for lang in LANGUAGES:
+            groups[f"split:{split}.{lang}"] = [r for r in groups[f"split:{split}"] if r.lang == lang]
+    split_groups = [g.removeprefix("split:") for g in groups if g.startswith("split:") and groups[g]]
+    confusion_groups = {"overall": list(results), **{lang: groups[f"lang:{lang}"] for lang in LANGUAGES}}
+    confusion_groups.update({name: groups[f"split:{name}"] for name in split_groups})
     return {
         "overall": aggregate(groups["overall"]),
         "by_language": {lang: aggregate(groups[f"lang:{lang}"]) for lang in LANGUAGES if groups[f"lang:{lang}"]},
         "by_kind": {kind: aggregate(groups[f"kind:{kind}"]) for kind in kinds},
+        "by_split": {name: aggregate(groups[f"split:{name}"]) for name in split_groups},
+        "confusion": {
+            name: m.confusion([r.expected_coverage for r in rs], [r.coverage for r in rs])
+            for name, rs in confusion_groups.items()
+            if rs
+        },
         "counts": {
             "overall": counts(results),
             **{lang: counts(groups[f"lang:{lang}"]) for lang in LANGUAGES},
             **{kind: counts(groups[f"kind:{kind}"]) for kind in kinds},
+            **{f"split:{name}": counts(groups[f"split:{name}"]) for name in split_groups},
         },
     }
 
@@ -327,7 +375,7 @@ def summarise(results: Sequence[ItemResult]) -> dict[str, Any]:
 def flat_metrics(summary: dict[str, Any]) -> dict[str, float | None]:
     """One name per figure: `retrieval.hit@5` overall, `retrieval.hit@5.nl`, `retrieval.hit@5.cross_doc`."""
     flat = dict(summary["overall"])
-    for section in ("by_language", "by_kind"):
+    for section in ("by_language", "by_kind", "by_split"):
         for group, values in summary.get(section, {}).items():
             flat.update({f"{name}.{group}": value for name, value in values.items()})
     return flat

@@ -3,6 +3,9 @@
 A section over the token budget is cut at paragraph boundaries, and a paragraph over the budget at
 sentence boundaries, never inside a sentence. Consecutive parts of one section overlap by the last
 sentences of the previous part (up to `overlap_tokens`) so that a fact at a cut is whole in one chunk.
+
+Each footnote is a chunk of its own, in the section whose text cites it, carrying the citing sentence:
+the communications keep many figures (rates, arrivals, dates of adoption) in footnotes.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from errors import ConfigError
 from index.sentences import split_sentences
 from index.types import Chunk, ParsedDocument, Section
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: footnotes are chunks of their own
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,58 @@ class Chunker:
         chunks: list[Chunk] = []
         for section in doc.sections:
             chunks.extend(self._section_chunks(doc, section))
+            chunks.extend(self._footnote_chunks(doc, section))
         return chunks
+
+    def _footnote_chunks(self, doc: ParsedDocument, section: Section) -> list[Chunk]:
+        """Chunks of each footnote the section cites (or defines without citing), with its citing sentence; a
+        footnote over the budget is cut at sentence boundaries like a paragraph."""
+        out = []
+        for note in section.footnotes:
+            text = note.text.strip()
+            if not text:
+                continue
+            paragraph, context = _citing_sentence(section, note.number)
+            # The footnote's own place in the document text, where the parser appends it after the body.
+            found = doc.text.find(f"[{note.number}] {text}")
+            base = found + len(f"[{note.number}] ") if found >= 0 else 0
+            pieces = [(0, len(text))]
+            if self.count(text) > self.max_tokens:
+                units = [
+                    _Unit(text[a:b], a, b, 0, self.count(text[a:b]), None, (), " ") for a, b in split_sentences(text)
+                ]
+                pieces = [(g[0].start, g[-1].end) for g in self._pack(units)] if units else pieces
+            for part, (a, b) in enumerate(pieces):
+                piece = text[a:b]
+                embed_text = f"{doc.info.short_title} — {section.path_label}\n\n{context}\n\n[{note.number}] {piece}"
+                digest = hashlib.sha256(f"footnote {note.number}\0{embed_text}".encode()).hexdigest()
+                out.append(
+                    Chunk(
+                        id=f"{doc.info.id}:{digest[:16]}",
+                        doc_id=doc.info.id,
+                        doc_title=doc.info.title,
+                        doc_short_title=doc.info.short_title,
+                        year=doc.info.year,
+                        section_number=section.number,
+                        section_title=section.title,
+                        section_path=section.path_label,
+                        paragraph_start=paragraph,
+                        paragraph_end=paragraph,
+                        char_start=base + a,
+                        char_end=base + b,
+                        text=piece,
+                        token_count=self.count(piece),
+                        content_hash=digest,
+                        page=section.paragraphs[paragraph].page if section.paragraphs else None,
+                        footnotes=(note.number,),
+                        part=part,
+                        parts=len(pieces),
+                        embed_text=embed_text,
+                        footnote=note.number,
+                        context=context,
+                    )
+                )
+        return out
 
     def _section_chunks(self, doc: ParsedDocument, section: Section) -> list[Chunk]:
         units = list(self._units(section))
@@ -71,8 +125,8 @@ class Chunker:
         out = []
         for part, group, text, cited in built:
             note_text = "\n".join(f"[{n}] {notes[n]}" for n in cited if n in notes)
-            # Footnotes are references (regulation titles, URLs): they are kept with the chunk and found by
-            # lexical search, but left out of the embedded text, which they would dilute and slow down.
+            # The footnotes a part cites are listed with it (and change its id when edited), but stay out of
+            # its embedded and searched text: each footnote is searched as a chunk of its own.
             embed_text = f"{doc.info.short_title} — {section.path_label}\n\n{text}"
             digest = hashlib.sha256(f"{embed_text}\n\n{note_text}".encode()).hexdigest()
             out.append(
@@ -165,3 +219,17 @@ class Chunker:
                 "\n\n",
             )
         return carried
+
+
+def _citing_sentence(section: Section, number: int) -> tuple[int, str]:
+    """The index of the paragraph citing footnote `number` and the sentence its marker ends (the
+    paragraph's first sentence when the marker's place is unknown; "" when no paragraph cites it)."""
+    for index, para in enumerate(section.paragraphs):
+        offsets = [offset for n, offset in para.marks if n == number]
+        if not offsets and number not in para.footnotes:
+            continue
+        spans = split_sentences(para.text) or [(0, len(para.text))]
+        at = offsets[0] if offsets else spans[0][1]
+        a, b = next(((a, b) for a, b in spans if a < at <= b), spans[-1] if at > spans[-1][1] else spans[0])
+        return index, para.text[a:b].strip()
+    return 0, ""

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 
 from index.types import DocumentInfo, Footnote, Paragraph, ParsedDocument, RawDocument, Section
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: paragraphs record where their footnote markers stood
 
 # Private-use characters mark a footnote reference inside paragraph text until it is resolved.
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+# A resolved marker, kept in the text until whitespace is normalised, then recorded by offset and removed.
+_RESOLVED_RE = re.compile("\ue002(\\d+)\ue003")
 _BULLET_GLYPHS = "\uf0b7\uf0a7\uf0d8\uf0fc\u25cf\u2022\u25aa\u25a0\u2023\u25e6"
 _BULLET_RE = re.compile(rf"^(?:[{_BULLET_GLYPHS}]+|[–-](?=\s))\s*")
 _NUMBERED_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)(\.?)\s+(\S.*)$")
@@ -635,7 +637,7 @@ class _MarkerResolver:
             n = int(m.group(1))
             cited.append(n)
             self.next_ref = max(self.next_ref, n + 1)
-            return ""
+            return f"\ue002{n}\ue003"
 
         text = re.sub(rf"{_MARK_OPEN}(\d+){_MARK_CLOSE}", explicit, text)
 
@@ -653,11 +655,26 @@ class _MarkerResolver:
                 if self._plausible_head(head):
                     cited.append(n)
                     self.next_ref = n + 1
-                    return head + trail
+                    return f"{head}\ue002{n}\ue003{trail}"
             return token
 
         text = re.sub(r"\S+", glued, text)
         return text, tuple(cited)
+
+    @staticmethod
+    def take_marks(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+        """`text` without its resolved markers, and (footnote number, offset) of each in the result."""
+        marks: list[tuple[int, int]] = []
+        out: list[str] = []
+        length = 0
+        last = 0
+        for m in _RESOLVED_RE.finditer(text):
+            out.append(text[last : m.start()])
+            length += m.start() - last
+            marks.append((int(m.group(1)), length))
+            last = m.end()
+        out.append(text[last:])
+        return "".join(out), tuple(marks)
 
     def _candidates(self) -> list[int]:
         return [n for n in range(self.next_ref, self.next_ref + 3) if n in self.known]
@@ -737,7 +754,7 @@ def _assemble(
     for block in blocks:
         if block.kind == "heading":
             title = _join_lines(block.lines)
-            title, _ = resolver.resolve(title)
+            title, _ = resolver.take_marks(resolver.resolve(title)[0])
             level = levels[heading_index]
             heading_index += 1
             open_section(block.number, title, level)
@@ -751,7 +768,7 @@ def _assemble(
             open_section(None, info.title, 1)
             sections[-1]["defined"].extend(pending_defined)
         body, cited = resolver.resolve(_join_lines(block.lines))
-        body = re.sub(r"\s{2,}", " ", body).strip()
+        body, marks = resolver.take_marks(re.sub(r"\s{2,}", " ", body).strip())
         if not body:
             continue
         start, end = add_text(body)
@@ -763,6 +780,7 @@ def _assemble(
                 end=end,
                 page=block.page if has_pages else None,
                 footnotes=cited,
+                marks=marks,
             )
         )
         sections[-1]["cited"].extend(cited)

@@ -1,4 +1,5 @@
-"""A section's whole text, rebuilt from its chunks: the parts in reading order, the chunker's overlap removed."""
+"""A section's whole text, rebuilt from its chunks: the parts in reading order, the chunker's overlap removed.
+Footnote chunks are not part of it (they are shown as footnotes)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ def section_text(chunks: Iterable[Chunk], doc_id: str, section_path: str) -> str
     """The whole text of the section `section_path` of document `doc_id`; "" when no chunk belongs to it."""
     if not section_path:
         return ""
-    return _join([c for c in chunks if c.doc_id == doc_id and c.section_path == section_path])
+    return _join([c for c in chunks if c.doc_id == doc_id and c.section_path == section_path and c.footnote is None])
 
 
 def section_texts(chunks: Iterable[Chunk]) -> dict[tuple[str, str], str]:
     """The whole text of every section, by (doc_id, section_path): one pass for callers that show many."""
     by_section: dict[tuple[str, str], list[Chunk]] = {}
     for chunk in chunks:
-        if chunk.section_path:
+        if chunk.section_path and chunk.footnote is None:
             by_section.setdefault((chunk.doc_id, chunk.section_path), []).append(chunk)
     return {key: _join(parts) for key, parts in by_section.items()}
 

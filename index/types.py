@@ -48,6 +48,8 @@ class Paragraph:
     end: int = 0
     page: int | None = None
     footnotes: tuple[int, ...] = ()
+    # Where each footnote marker stood in `text` before it was stripped: (footnote number, offset).
+    marks: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,9 @@ class Chunk:
     part: int = 0
     parts: int = 1
     embed_text: str = field(default="", repr=False)
+    # A footnote passage: its number (the section is the one whose text cites it) and the citing sentence.
+    footnote: int | None = None
+    context: str = ""
 
     @property
     def section_label(self) -> str:

@@ -20,7 +20,10 @@ CORPUS_DIR = ROOT / "corpus"
 MANIFEST_PATH = CORPUS_DIR / "manifest.json"
 
 LANGS = {"nl", "en"}
-KINDS = {"factoid", "number", "list", "why", "cross_doc", "unanswerable", "followup"}
+KINDS = {"factoid", "number", "list", "why", "cross_doc", "over_time", "footnote", "unanswerable", "followup"}
+MULTI_DOC = {"cross_doc", "over_time"}
+COVERAGES = {"answered", "partial", "not_covered"}
+SPLITS = {"dev", "test"}
 REQUIRED = {
     "id": str,
     "lang": str,
@@ -49,6 +52,12 @@ def fold(text: str) -> str:
 def manifest_files() -> dict[str, Path]:
     data = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
     return {d["id"]: CORPUS_DIR / d["file"] for d in data["documents"]}
+
+
+@cache
+def doc_years() -> dict[str, int | None]:
+    data = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    return {d["id"]: d.get("year") for d in data["documents"]}
 
 
 @cache
@@ -121,6 +130,17 @@ def test_mix_kinds():
     assert kinds["cross_doc"] >= 5, kinds
 
 
+def test_split_is_fixed_in_the_file_and_stratified():
+    missing = [item["id"] for _f, _l, item in ITEMS if item.get("split") not in SPLITS]
+    assert not missing, f"items without a dev/test split: {missing[:10]}"
+    share = sum(item["split"] == "test" for _f, _l, item in ITEMS) / len(ITEMS)
+    assert 0.3 <= share <= 0.5, f"test share {share:.2f}"
+    strata = Counter((item["kind"], item["lang"], item["split"]) for _f, _l, item in ITEMS)
+    for kind, lang in {(k, la) for k, la, _s in strata}:
+        if strata[(kind, lang, "dev")] + strata[(kind, lang, "test")] >= 4:
+            assert strata[(kind, lang, "test")] >= 1, f"no {lang} {kind} item in the test split"
+
+
 def test_mix_unanswerable_and_followup_in_both_languages():
     pairs = Counter((item["kind"], item["lang"]) for _f, _l, item in ITEMS)
     for kind in ("unanswerable", "followup"):
@@ -156,6 +176,23 @@ def test_fields_and_types(entry):
         assert isinstance(fact, str) and fact.strip(), f"bad key fact {fact!r}"
         assert len(fact.split()) <= MAX_KEY_FACT_WORDS, f"key fact too long: {fact!r}"
     assert len(item["key_facts"]) <= MAX_KEY_FACTS, "too many key facts"
+
+
+@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+def test_coverage_fields(entry):
+    _f, _l, item = entry
+    coverage = item.get("coverage", "not_covered" if item["kind"] == "unanswerable" else "answered")
+    assert coverage in COVERAGES, f"bad coverage {coverage!r}"
+    assert (coverage == "not_covered") == (item["kind"] == "unanswerable"), "not_covered iff unanswerable"
+    missing = item.get("missing", [])
+    assert isinstance(missing, list) and all(isinstance(m, str) and m.strip() for m in missing), "bad missing"
+    if coverage == "partial":
+        assert missing, "a partial item names what the documents lack"
+    absent = item.get("absent_terms", [])
+    assert isinstance(absent, list), "absent_terms must be a list"
+    corpus = " ".join(doc_text(d).casefold() for d in manifest_files())
+    found = [t for t in absent if norm(t).casefold() in corpus]
+    assert not found, f"absent_terms found in the corpus: {found}"
 
 
 @pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
@@ -197,16 +234,19 @@ def test_doc_section_evidence_shapes(entry):
     if item["doc"] is None:
         return
     known = set(manifest_files())
-    if item["kind"] == "cross_doc":
+    if item["kind"] in MULTI_DOC:
         docs, sections, evidence = item["doc"], item["section"], item["evidence"]
-        assert isinstance(docs, list) and len(docs) >= 2, "cross_doc needs a list of >= 2 docs"
+        assert isinstance(docs, list) and len(docs) >= 2, "cross_doc/over_time need a list of >= 2 docs"
         assert isinstance(evidence, list) and len(evidence) == len(docs), (
-            "cross_doc evidence must be a list, one quote per doc"
+            "cross_doc/over_time evidence must be a list, one quote per doc"
         )
         assert isinstance(sections, list) and len(sections) == len(docs), (
-            "cross_doc section must be a list, one heading per doc"
+            "cross_doc/over_time section must be a list, one heading per doc"
         )
-        assert len(set(docs)) == len(docs), "cross_doc docs must be distinct"
+        assert len(set(docs)) == len(docs), "cross_doc/over_time docs must be distinct"
+        if item["kind"] == "over_time":
+            years = [doc_years().get(d) for d in docs]
+            assert len(set(years)) == len(years), f"over_time documents must be of different years: {years}"
     else:
         assert isinstance(item["doc"], str), "non-cross_doc items name a single doc"
         assert isinstance(item["section"], str), "section must be a string"

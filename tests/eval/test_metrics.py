@@ -9,6 +9,7 @@ from eval.metrics import (
     answer_language,
     citation_precision,
     citations_valid,
+    confusion,
     evidence_in,
     fact_in,
     first_hit_rank,
@@ -17,7 +18,7 @@ from eval.metrics import (
     mean,
     parse_judge_reply,
     percentile,
-    refusal_rates,
+    verdict_rates,
 )
 
 
@@ -218,13 +219,23 @@ def test_a_refusal_is_in_the_answers_own_language() -> None:
 # ------------------------------------------------------------------------------------------- refusal, latency
 
 
-def test_refusal_recall_and_false_refusal_rate() -> None:
-    refused = [True, False, True, False, False]
-    answerable = [False, False, True, True, True]
-    recall, false_rate = refusal_rates(refused, answerable)
-    assert recall == 0.5  # one of two unanswerable questions refused
-    assert false_rate == pytest.approx(1 / 3)  # one of three answerable questions refused
-    assert refusal_rates([False], [True]) == (None, 0.0)
+def test_verdict_rates_count_partial_naming_the_missing_element_as_a_refusal() -> None:
+    expected = ["not_covered", "not_covered", "not_covered", "answered", "answered", "answered", "partial"]
+    got = ["not_covered", "partial", "partial", "not_covered", "partial", "answered", "partial"]
+    named = [False, True, False, False, True, False, True]
+    rates = verdict_rates(expected, got, named)
+    assert rates["recall"] == pytest.approx(2 / 3)  # the partial that names nothing missing does not count
+    assert rates["false_rate"] == pytest.approx(1 / 4)  # not_covered on one of four answerable items
+    assert rates["partial_rate"] == pytest.approx(1 / 3)  # of the three fully answerable items
+    assert rates["partial_recall"] == 1.0
+    assert verdict_rates(["answered"], ["answered"], [False])["recall"] is None
+
+
+def test_confusion_counts_every_verdict_pair() -> None:
+    table = confusion(["not_covered", "answered", "answered"], ["partial", "answered", "not_covered"])
+    assert table["not_covered"] == {"answered": 0, "partial": 1, "not_covered": 0}
+    assert table["answered"] == {"answered": 1, "partial": 0, "not_covered": 1}
+    assert sum(table["partial"].values()) == 0
 
 
 def test_latency_percentiles_use_the_nearest_rank() -> None:

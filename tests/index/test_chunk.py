@@ -90,6 +90,8 @@ def test_a_chunk_never_holds_text_of_two_sections(tokens: TokenCounter) -> None:
 
     for doc in corpus_documents():
         for chunk in Chunker(tokens.count).chunk(doc):
+            if chunk.footnote is not None:  # a footnote's text is where the parser appends it
+                continue
             # Two sections may share a heading path (gamm-2011 has two "Aanbevelingen"): one must hold it.
             assert any(
                 s.paragraphs[0].start <= chunk.char_start and chunk.char_end <= s.paragraphs[-1].end
@@ -235,13 +237,51 @@ def _with_footnotes() -> ParsedDocument:
 def test_footnotes_go_with_the_part_that_cites_them_and_stay_out_of_the_text(tokens: TokenCounter) -> None:
     chunks = Chunker(tokens.count, max_tokens=60, overlap_tokens=0).chunk(_with_footnotes())
 
-    assert len(chunks) == 2
-    citing, plain = chunks
+    assert len(chunks) == 3
+    citing, plain, note = chunks
     assert citing.footnotes == (1,)
     assert citing.notes == "[1] Verordening (EU) 2024/1348, PB L 2024/1348."
     assert plain.footnotes == () and plain.notes == ""
-    for c in chunks:
+    for c in (citing, plain):
         assert "Verordening" not in c.text and "Verordening" not in c.embed_text
+
+
+def test_each_footnote_is_a_chunk_of_the_citing_section_with_the_citing_sentence(tokens: TokenCounter) -> None:
+    doc = _with_footnotes()
+    first_sentence = SENTENCES[0]
+    cited_at = len(first_sentence)  # the marker stood right after the first sentence
+    section = doc.sections[0]
+    para = section.paragraphs[0]
+    marked = Paragraph(para.text, start=para.start, end=para.end, footnotes=(1,), marks=((1, cited_at),))
+    doc = ParsedDocument(
+        info=doc.info,
+        sections=(Section("1", "Opvang", 1, section.path, (marked, section.paragraphs[1]), section.footnotes),),
+        text=doc.text,
+        footnotes=doc.footnotes,
+    )
+    notes = [c for c in Chunker(tokens.count, max_tokens=60, overlap_tokens=0).chunk(doc) if c.footnote is not None]
+
+    assert len(notes) == 1
+    note = notes[0]
+    assert note.footnote == 1 and note.text == "Verordening (EU) 2024/1348, PB L 2024/1348."
+    assert note.section_path == "1. Opvang" and note.doc_id == INFO.id
+    assert note.context == first_sentence.strip()
+    assert "Verordening (EU) 2024/1348" in note.embed_text and first_sentence.strip() in note.embed_text
+
+
+def test_corpus_footnotes_are_chunks_with_their_citing_sentence(tokens: TokenCounter) -> None:
+    chunker = Chunker(tokens.count)
+    found = 0
+    for doc in corpus_documents():
+        chunks = chunker.chunk(doc)
+        by_number = {c.footnote: c for c in chunks if c.footnote is not None}
+        for c in chunks:
+            for n in c.footnotes:
+                if c.footnote is None and n in by_number:
+                    # the citing sentence comes from the body part that cites it
+                    assert by_number[n].context and by_number[n].context in doc.text
+                    found += 1
+    assert found > 150  # the corpus cites some 260 footnotes
 
 
 def test_a_changed_footnote_changes_the_chunk_id(tokens: TokenCounter) -> None:
@@ -259,6 +299,7 @@ def test_a_changed_footnote_changes_the_chunk_id(tokens: TokenCounter) -> None:
     before, after = chunker.chunk(doc), chunker.chunk(edited)
     assert before[0].id != after[0].id and before[0].text == after[0].text
     assert before[1].id == after[1].id
+    assert before[2].id != after[2].id and after[2].text == "Verordening (EU) 2024/1349."
 
 
 def test_corpus_footnote_text_never_appears_in_chunk_text(tokens: TokenCounter) -> None:
@@ -267,6 +308,8 @@ def test_corpus_footnote_text_never_appears_in_chunk_text(tokens: TokenCounter) 
     for doc in corpus_documents():
         notes = {f.number: f.text for f in doc.footnotes}
         for c in chunker.chunk(doc):
+            if c.footnote is not None:
+                continue
             for n in c.footnotes:
                 if n in notes and len(notes[n]) > 40:
                     assert notes[n] not in c.text

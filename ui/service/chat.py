@@ -143,7 +143,7 @@ def sources_footer(answer: Answer) -> str:
         return ""
     head = SOURCES_FOOTERS[0 if answer.language == "nl" else 1].strip()
     lines = [
-        f"[{s.n}] {s.doc_short_title}{f' ({s.year})' if s.year else ''} — {s.section}"
+        f"[{s.n}] {s.doc_short_title}{f' ({s.year})' if s.year else ''} — {s.label(answer.language)}"
         + (f", p. {s.page}" if s.page else "")
         for s in answer.sources
     ]

@@ -38,7 +38,7 @@ def conversation_markdown(exchanges: Sequence[Exchange], conversation_id: str | 
         lines += ["", f"### {t('sources', ui)}", ""]
         for s in shown_sources(answer):
             year = f" ({s.year})" if s.year else ""
-            lines.append(f"[{s.n}] **{s.doc_title}**{year} — {s.section}")
+            lines.append(f"[{s.n}] **{s.doc_title}**{year} — {s.label('en' if ui == 'en' else 'nl')}")
             lines.append("")
             lines += [f"> {line}" if line else ">" for line in s.text.splitlines()]
             lines.append("")
