@@ -294,7 +294,7 @@ def verdict_rates(
 
 def confusion(expected: Sequence[str], got: Sequence[str]) -> dict[str, dict[str, int]]:
     """Counts of given verdicts per expected verdict: `{expected: {given: n}}`, every verdict present."""
-    table = {e: {g: 0 for g in COVERAGES} for e in COVERAGES}
+    table: dict[str, dict[str, int]] = {e: {g: 0 for g in COVERAGES} for e in COVERAGES}
     for e, g in zip(expected, got, strict=True):
         table[e][g] += 1
     return table

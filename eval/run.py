@@ -261,8 +261,8 @@ def score(item: GoldItem, answer: Answer) -> dict[str, Any]:
     scores["coverage.correct"] = answer.coverage == item.coverage
     if item.kind in MULTI_DOCUMENT_KINDS and answerable:
         # Each document's passage on its own, for "both passages" and for the documents an answer reached.
-        found = [any(m.evidence_in(e, t) for t in texts[:5]) for e in item.evidence]
-        scores["retrieval.documents_found"] = sum(found) / len(found) if found else None
+        located = [any(m.evidence_in(e, t) for t in texts[:5]) for e in item.evidence]
+        scores["retrieval.documents_found"] = sum(located) / len(located) if located else None
     return scores
 
 
