@@ -146,13 +146,22 @@ class ExtractiveAnswerer:
             self.embedder.embed(sentences[start : start + batch], query=False)
         return len(sentences)
 
-    def select(self, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
+    def select(self, ranked: list[ScoredSentence], include: Sequence[str] = ()) -> list[ScoredSentence]:
+        """The answer's sentences: the best one and those within `select_margin` of it, no two alike.
+        `include`: sentences that must be among them (the coverage check found that they answer the
+        question), first."""
         if not ranked:
             return []
         w = self.weights
+        first: dict[str, ScoredSentence] = {}
+        for s in ranked:
+            first.setdefault(s.text, s)  # a sentence found in two sources: its best-ranked copy
+        must = [first[text] for text in dict.fromkeys(include) if text in first][: w.max_sentences]
         best = ranked[0]
-        chosen = [best]
-        for s in ranked[1:]:
+        chosen = must or [best]
+        for s in ranked:
+            if s in chosen:
+                continue
             if len(chosen) == w.max_sentences:
                 break
             if s.score < best.score - w.select_margin or any(
@@ -176,11 +185,16 @@ def _similar(a: str, b: str, overlap: float) -> bool:
     return len(wa & wb) / max(1, min(len(wa), len(wb))) > overlap
 
 
-def compose(sentences: Sequence[ScoredSentence], language: Language) -> str:
-    """Dutch: the sentences with their markers. English: the Dutch sentences quoted and labelled as quotes."""
+def compose(sentences: Sequence[ScoredSentence], language: Language, lacking: str = "") -> str:
+    """Dutch: the sentences with their markers. English: the Dutch sentences quoted and labelled as quotes.
+    With `lacking` (what the documents do not give, as a sentence: a partial answer), that comes first and
+    the sentences follow as what the documents do give."""
     if language == "nl":
-        return " ".join(f"{s.text} [{s.source.n}]" for s in sentences)
+        said = " ".join(f"{s.text} [{s.source.n}]" for s in sentences)
+        return f"{lacking.rstrip('.')}; wel staat er: {said}" if lacking else said
     quotes = " ".join(f"“{s.text}” [{s.source.n}]" for s in sentences)
+    if lacking:
+        return f"{lacking} What they do say (quoted in Dutch): {quotes}"
     return f"The documents say (quoted in Dutch): {quotes}"
 
 

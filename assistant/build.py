@@ -11,6 +11,7 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     # Each part imports its modules when it is first built: a plain `ask` does not pay for SQLAlchemy
     # (storage) or the tokenizer, and `--help` for none of them.
+    from assistant.compare import Comparer
     from assistant.conversation import Conversation
     from assistant.core import Assistant
     from assistant.llm import LLM
@@ -54,8 +55,20 @@ class Parts:
         from index.store import IndexStore, open_client
 
         s = self.settings
-        client = open_client(s.data_dir, s.chroma_host, s.chroma_port)
-        return IndexStore(client, model=self.embedder.name, versions=VERSIONS, cache_dir=s.data_dir / "cache")
+        model, cache_dir = self.embedder.name, s.data_dir / "cache"
+        if s.chroma_host:  # every read asks the server: connect now, so a wrong address is told at once
+            client = open_client(s.data_dir, s.chroma_host, s.chroma_port)
+            return IndexStore(client, model=model, versions=VERSIONS, cache_dir=cache_dir)
+        # Chroma on disk opens (and chromadb, most of a command's start-up, is imported) only when the store
+        # needs it: a question is answered from the index pointer and the generation's saved copy.
+        return IndexStore(
+            None,
+            model=model,
+            versions=VERSIONS,
+            cache_dir=cache_dir,
+            connect=lambda: open_client(s.data_dir),
+            chroma_dir=s.data_dir / "chroma",
+        )
 
     @cached_property
     def tokens(self) -> TokenCounter:
@@ -169,6 +182,22 @@ class Parts:
             policy=policy,
             default_mode=s.answer_mode,
             forced_language=None if s.language == "auto" else s.language,
+        )
+
+    @cached_property
+    def comparer(self) -> Comparer:
+        """Comparison answers (what each document says on a topic, in year order), over the assistant's parts."""
+        from assistant.compare import Comparer
+
+        a = self.assistant
+        return Comparer(
+            a.retriever,
+            a.extractive,
+            self.llm,
+            documents=self.documents,
+            default_mode=a.default_mode,
+            forced_language=a.forced_language,
+            fallback_on_error=a.policy.fallback_on_error,
         )
 
     def _count_tokens(self, text: str) -> int:

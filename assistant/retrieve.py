@@ -30,6 +30,7 @@ from assistant.scope import Scope, Scoper
 from assistant.types import Language
 from errors import StoreError
 from index.embed import Embedder
+from index.embed_cache import CachingEmbedder
 from index.sentences import passage_sentences
 from index.store import IndexStore
 from index.types import Chunk, DocumentInfo
@@ -350,9 +351,10 @@ class Retriever:
             return cached
 
     def _sentences(self, chunks: list[Chunk]) -> _Sentences | None:
-        """The sentence vectors of `chunks` (the extractive answerer's, from the embedder's cache: the bundled
-        corpus' are prebuilt, and `index` embeds the others), or None when the channel is off."""
-        if not self.weights.sentences or not chunks:
+        """The sentence vectors of `chunks` that the embedder's cache already holds (the extractive answerer's:
+        the bundled corpus' are prebuilt, `index` embeds those of other documents); nothing is embedded here,
+        so a question never waits for it. None when the channel is off or nothing is cached."""
+        if not self.weights.sentences or not chunks or not isinstance(self.embedder, CachingEmbedder):
             return None
         texts: list[str] = []
         owner: list[int] = []
@@ -360,10 +362,16 @@ class Retriever:
             for sentence in passage_sentences(chunk.text):
                 texts.append(sentence)
                 owner.append(i)
-        if not texts:
+        found = self.embedder.cached(texts)
+        kept = [j for j, text in enumerate(texts) if text in found]
+        if not kept:
             return None
-        vectors = np.asarray(self.embedder.embed(texts), dtype=np.float32)
-        return _Sentences(vectors, np.asarray(owner, dtype=np.int64))
+        if len(kept) < len(texts):
+            log.info(
+                "sentence ranking covers %d of %d sentences (the rest are not embedded yet)", len(kept), len(texts)
+            )
+        vectors = np.stack([found[texts[j]] for j in kept]).astype(np.float32, copy=False)
+        return _Sentences(vectors, np.asarray([owner[j] for j in kept], dtype=np.int64))
 
     def _lexical(self, generation: str | None, chunks: list[Chunk]) -> LexicalIndex:
         """The lexical index of `chunks`: loaded from the generation's saved copy when it was built from

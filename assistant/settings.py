@@ -77,6 +77,22 @@ class Settings(BaseSettings):
         5, ge=0, le=1000, description="Slack bot: questions per user per minute (0: no limit)."
     )
 
+    reviewers: str | None = Field(
+        None,
+        description="Web logins (of web_users) that may open the review page, comma-separated; without a login "
+        "configured the page is open on 127.0.0.1 only.",
+    )
+    gold_candidates: Path | None = Field(
+        None, description="Where the review page saves gold candidates (default: data_dir/eval/gold/candidates.jsonl)."
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=36_500,
+        description="Delete conversations, issued answers, ratings and review notes older than this many days "
+        "(at the start of web, serve and slack, and daily); unset: keep them.",
+    )
+
     api_tokens: SecretStr | None = Field(
         None,
         description="Service API bearer tokens, comma-separated; required to serve beyond 127.0.0.1.",
@@ -115,6 +131,9 @@ class Settings(BaseSettings):
         "database_url",
         "judge_base_url",
         "judge_model",
+        "reviewers",
+        "gold_candidates",
+        "retention_days",
         mode="before",
     )
     @classmethod
@@ -124,6 +143,11 @@ class Settings(BaseSettings):
     @property
     def tiktoken_dir(self) -> Path:
         return self.data_dir / "tiktoken"
+
+    @property
+    def candidates_path(self) -> Path:
+        """The gold candidates file the review page writes."""
+        return self.gold_candidates or self.data_dir / "eval" / "gold" / "candidates.jsonl"
 
     @property
     def llm_configured(self) -> bool:

@@ -94,6 +94,21 @@ class CachingEmbedder:
                 found[i] = by_text[items[i]]
         return np.stack([found[i] for i in range(len(items))]).astype(np.float32, copy=False)
 
+    def cached(self, texts: Sequence[str], *, query: bool = False) -> dict[str, np.ndarray]:
+        """The vectors of `texts` already kept (memory or disk), embedding nothing."""
+        if not self.capacity:
+            return {}
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for text in texts:
+                vector = self._vectors.get((query, text))
+                if vector is not None:
+                    found[text] = vector
+        rest = list(dict.fromkeys(t for t in texts if t not in found))
+        if rest and self._disk:
+            found.update(self._disk.get(rest, query))
+        return found
+
     def seed(self, vectors: Mapping[str, np.ndarray], *, query: bool = False, tag: str | None = None) -> None:
         """Take vectors computed elsewhere (the prebuilt ones) as if the model had returned them.
 

@@ -10,23 +10,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from errors import DocumentError
 from index.chunk import CHUNKER_VERSION, Chunker
 from index.corpus import load_corpus
-from index.embed import Embedder
-from index.embed_cache import CachingEmbedder
 from index.load import DEFAULT_MAX_DOCUMENT_BYTES, document_files, given_path, load_path
 from index.parse import PARSER_VERSION, parse
-from index.prebuilt import PrebuiltVectors
-from index.sentences import passage_sentences
 from index.store import IndexStore, SyncReport
 from index.types import Chunk, DocumentInfo, ParsedDocument, RawDocument
 
+if TYPE_CHECKING:  # loaded when a run needs them: a run with nothing to do does not
+    from index.embed import Embedder
+    from index.embed_cache import CachingEmbedder
+    from index.prebuilt import PrebuiltVectors
+
 VERSIONS = f"parser={PARSER_VERSION};chunker={CHUNKER_VERSION}"
+# Sentences embedded per call at index time: the embedder's own batching limit, not swept.
+SENTENCE_BATCH = 64
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Indexer:
     @cached_property
     def prebuilt(self) -> PrebuiltVectors | None:
         """The corpus folder's prebuilt vectors, loaded on first use (None: there are none)."""
+        from index.prebuilt import PrebuiltVectors
+
         return PrebuiltVectors.load(self.corpus_dir) if self.corpus_dir else None
 
     def collect(self, new_paths: Sequence[Path] = ()) -> tuple[list[RawDocument], list[str], list[str]]:
@@ -111,8 +116,7 @@ class Indexer:
         active index was built from returns at once."""
         inputs = None
         if not new_paths and not rebuild:
-            inputs = self.inputs_fingerprint()
-            unchanged = self._unchanged_since(inputs)
+            inputs, unchanged = self._check()
             if unchanged is not None:
                 return unchanged
         raws, sources, warnings = self.collect(new_paths)
@@ -141,20 +145,53 @@ class Indexer:
             taken += len(texts) - len(todo)
             return np.stack([v if v is not None else next(fresh) for v in known])
 
+        # Sentence vectors before the new generation goes live: retrieval ranks chunks by their best sentence
+        # and takes only vectors already kept, so a question never waits for them.
+        seeded = self._sentence_vectors(chunks, prebuilt)
         report = self.store.sync(chunks, embed, rebuild=rebuild, progress=step)
         self.store.set_sources(sources)
-        seeded = 0
-        if prebuilt and self.sentence_cache is not None:
-            seeded = prebuilt.seed(self.sentence_cache, (c.text for c in chunks), versions=self.store.versions)
         if inputs is not None and not warnings:
             # Fingerprinted before reading, so a file changed during the run differs next time. A run with
             # warnings is not remembered: the next one shows them again.
             self.store.set_inputs(inputs, [asdict(d.info) for d in docs], len(chunks))
         return IndexReport(report, docs, chunks, warnings, prebuilt=taken, seeded=seeded)
 
-    def inputs_fingerprint(self) -> str:
+    def _sentence_vectors(self, chunks: Sequence[Chunk], prebuilt: PrebuiltVectors | None) -> int:
+        """Put the sentence vectors of `chunks` into the sentence cache: the prebuilt ones, then the rest
+        embedded (a user's own documents). Returns how many came from the prebuilt vectors."""
+        from index.sentences import passage_sentences
+
+        cache = self.sentence_cache
+        if cache is None or not cache.capacity:
+            return 0
+        seeded = prebuilt.seed(cache, (c.text for c in chunks), versions=self.store.versions) if prebuilt else 0
+        sentences = list(dict.fromkeys(s for c in chunks for s in passage_sentences(c.text)))
+        known = cache.cached(sentences)
+        missing = [s for s in sentences if s not in known]
+        for start in range(0, len(missing), SENTENCE_BATCH):
+            cache.embed(missing[start : start + SENTENCE_BATCH])
+        return seeded
+
+    def unchanged(self) -> IndexReport | None:
+        """The report of a run with nothing to do, when the inputs (files, settings, versions) are those the
+        active index was built from; None when a run would have something to do. Reads no document and,
+        while the index pointer is current, opens no Chroma."""
+        return self._check()[1]
+
+    def _check(self) -> tuple[str, IndexReport | None]:
+        """The inputs' fingerprint, and the report of a run with nothing to do when they are unchanged."""
+        saved = self.store.saved_inputs()  # the index pointer's copy when Chroma's file confirms it
+        inputs = self.inputs_fingerprint(saved.sources if saved is not None else None)
+        if saved is None or saved.fingerprint != inputs:
+            return inputs, None
+        docs = [ParsedDocument(info=_info(d), sections=(), text="") for d in saved.documents]
+        sync = SyncReport(saved.generation, saved.chunks, 0, saved.chunks, (), changed=False)
+        return inputs, IndexReport(sync, docs, [], skipped=True)
+
+    def inputs_fingerprint(self, sources: Sequence[str] | None = None) -> str:
         """A digest of everything an index run reads: the content of every file in the corpus folder and the
-        remembered sources (by path), and the settings and versions that shape chunks and vectors."""
+        remembered sources (by path; None: the store's), and the settings and versions that shape chunks
+        and vectors."""
         digest = hashlib.sha256()
         shaping = {
             "model": self.embedder.name,
@@ -165,22 +202,13 @@ class Indexer:
         }
         digest.update(json.dumps(shaping, sort_keys=True).encode())
         files = _files_in(Path(self.corpus_dir)) if self.corpus_dir else []
-        for source in sorted(self.store.sources()):
+        for source in sorted(self.store.sources() if sources is None else sources):
             digest.update(f"source\0{source}\0".encode())
             files += document_files(Path(source))  # exactly the files a run reads there
         for path in files:
             digest.update(f"file\0{path}\0".encode())
             digest.update(_file_digest(path))
         return digest.hexdigest()
-
-    def _unchanged_since(self, inputs: str) -> IndexReport | None:
-        """The report of a run with nothing to do, when the active index was built from `inputs`."""
-        saved = self.store.saved_inputs()
-        if saved is None or saved.fingerprint != inputs:
-            return None
-        docs = [ParsedDocument(info=_info(d), sections=(), text="") for d in saved.documents]
-        sync = SyncReport(saved.generation, saved.chunks, 0, saved.chunks, (), changed=False)
-        return IndexReport(sync, docs, [], skipped=True)
 
     def corpus_chunks(self) -> list[Chunk]:
         """The bundled corpus' chunks alone, as an index run makes them."""
@@ -191,6 +219,9 @@ class Indexer:
         """Embed the bundled corpus' chunks and their sentences afresh and write them as its prebuilt vectors."""
         if self.corpus_dir is None:
             raise DocumentError("no corpus folder to write prebuilt vectors for: set ASSISTANT_CORPUS_DIR")
+        from index.prebuilt import PrebuiltVectors
+        from index.sentences import passage_sentences
+
         chunks = self.corpus_chunks()
         texts = [c.embed_text for c in chunks] + [s for c in chunks for s in passage_sentences(c.text)]
         path = PrebuiltVectors.build(texts, self.embedder, versions=self.store.versions).save(self.corpus_dir)

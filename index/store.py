@@ -4,6 +4,10 @@ Chroma is reached through llama-index's `ChromaVectorStore` for adding and query
 that leaves this module is our own `Chunk`/`Hit`. An index run builds a new collection ("generation")
 and only then points the registry at it, so an interrupted run leaves the previous index in use and a
 reader never sees a half-built one.
+
+Each generation's chunks and vectors are also saved as plain files (written by the run that builds it),
+and a small pointer file names the active generation (`index/pointer.py`): a reader whose pointer Chroma's
+own file confirms reads those files and never imports chromadb; anything else asks Chroma as before.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from errors import StoreError
+from index.pointer import Pointer, chroma_registry, read_pointer, remove_pointer, write_pointer
 from index.types import Chunk, Hit
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,10 @@ REGISTRY = "policy-assistant-registry"
 # 9a2bd85); the limit bounds its memory: 50,000 × 384 float32 is 77 MB.
 EXACT_SEARCH_LIMIT = 50_000
 _ADD_BATCH = 256
+# Whether this process has opened Chroma. Its SQLite file is then never read directly (index/pointer.py):
+# two SQLite libraries in one process on one file undo each other's POSIX locks
+# (https://www.sqlite.org/howtocorrupt.html, 2.2.1), so such a process asks Chroma, as before the pointer.
+_chroma_opened = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class SavedInputs:
     fingerprint: str
     documents: list[dict[str, Any]]
     chunks: int
+    sources: tuple[str, ...] = ()  # the remembered user sources the registry holds with it
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,8 @@ class SyncReport:
 
 def open_client(data_dir: Path, host: str | None = None, port: int = 8000) -> Any:
     """A Chroma client: on disk under `data_dir/chroma`, or a Chroma server when `host` is set."""
+    global _chroma_opened
+    _chroma_opened = True
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -137,6 +149,8 @@ def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "part": chunk.part,
         "parts": chunk.parts,
         "embed_text": chunk.embed_text,
+        "footnote": chunk.footnote if chunk.footnote is not None else -1,
+        "context": chunk.context,
     }
 
 
@@ -166,91 +180,197 @@ def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         part=int(meta.get("part", 0)),
         parts=int(meta.get("parts", 1)),
         embed_text=str(meta.get("embed_text", "")),
+        footnote=footnote if (footnote := int(meta.get("footnote", -1))) >= 0 else None,
+        context=str(meta.get("context", "")),
     )
 
 
-def _generation_stamp(collection: Any) -> dict[str, Any]:
-    """What identifies a generation's content: its name, its creation time and its size."""
-    meta = collection.metadata or {}
-    return {"generation": collection.name, "created": float(meta.get("created", 0)), "count": collection.count()}
+@dataclass(frozen=True)
+class _Generation:
+    """An index generation as readers see it; its saved copies carry its `stamp`."""
+
+    name: str
+    created: float
+    count: int
+    versions: str
+
+    @classmethod
+    def of(cls, collection: Any) -> _Generation:
+        meta = collection.metadata or {}
+        return cls(collection.name, float(meta.get("created", 0)), collection.count(), str(meta.get("versions", "")))
+
+    @property
+    def stamp(self) -> dict[str, Any]:
+        return {"generation": self.name, "created": self.created, "count": self.count}
 
 
-def _check_saved(saved: dict[str, Any], collection: Any) -> None:
-    stamp = _generation_stamp(collection)
+def _reading_order(chunk: Chunk) -> tuple[str, int, int]:
+    return (chunk.doc_id, chunk.char_start, chunk.part)
+
+
+def _chunks_of(got: dict[str, Any]) -> list[Chunk]:
+    """Our chunks from the answer of a Chroma `get` (documents and metadatas), in reading order."""
+    chunks = [
+        _chunk_from(i, d or "", m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    ]
+    chunks.sort(key=_reading_order)
+    return chunks
+
+
+def _vectors_of(got: dict[str, Any]) -> tuple[list[str], np.ndarray]:
+    """Ids and vectors from the answer of a Chroma `get` (embeddings)."""
+    ids = list(got["ids"])
+    return ids, np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1)
+
+
+def _check_saved(saved: dict[str, Any], generation: _Generation) -> None:
+    stamp = generation.stamp
     found = {k: saved.get(k) for k in stamp}
     if found != stamp:
         raise ValueError(f"it belongs to {found}, not {stamp}")
 
 
-def _write_chunks(file: Any, collection: Any, chunks: list[Chunk]) -> None:
+def _write_chunks(file: Any, generation: _Generation, chunks: list[Chunk]) -> None:
     payload = {
-        **_generation_stamp(collection),
+        **generation.stamp,
         "chunks": [{"id": c.id, "text": c.text, "meta": _chunk_metadata(c)} for c in chunks],
     }
     file.write(json.dumps(payload, ensure_ascii=False).encode())
 
 
-def _write_vectors(file: Any, collection: Any, ids: list[str], matrix: np.ndarray) -> None:
-    np.savez(file, meta=np.array(json.dumps(_generation_stamp(collection))), ids=np.array(ids), vectors=matrix)
+def _write_vectors(file: Any, generation: _Generation, ids: list[str], matrix: np.ndarray) -> None:
+    np.savez(file, meta=np.array(json.dumps(generation.stamp)), ids=np.array(ids), vectors=matrix)
 
 
 class IndexStore:
-    """Chunks of one embedding model in Chroma, with atomic switching between index generations."""
+    """Chunks of one embedding model in Chroma, with atomic switching between index generations.
 
-    def __init__(self, client: Any, model: str, versions: str, cache_dir: Path | None = None) -> None:
-        """`cache_dir`: where each generation's chunks and vectors are copied on first read, so a new
-        process reads one file instead of the whole collection (None: read from Chroma every time)."""
-        self.client = client
+    With a `cache_dir` and an on-disk Chroma (`chroma_dir`), readers learn the active generation from the
+    index pointer (`index/pointer.py`) and read its chunks and vectors from the generation's saved copy, so
+    answering a question or finding that `index` has nothing to do needs no Chroma. The Chroma client is
+    opened on first need: writes, a missing or stale pointer or copy, approximate search.
+    """
+
+    def __init__(
+        self,
+        client: Any | None,
+        model: str,
+        versions: str,
+        cache_dir: Path | None = None,
+        *,
+        connect: Callable[[], Any] | None = None,
+        chroma_dir: Path | None = None,
+    ) -> None:
+        """`client`: a Chroma client, or None and `connect` opens one when first needed. `cache_dir`: where
+        each generation's chunks, vectors and the pointer are kept, so a new process reads one file instead
+        of the whole collection (None: read from Chroma every time). `chroma_dir`: the folder of the
+        on-disk Chroma (None for a Chroma server, which only Chroma itself can be asked about)."""
+        if client is None and connect is None:
+            raise ValueError("IndexStore needs a Chroma client or `connect` to open one")
+        self._client = client
+        self._connect = connect
         self.cache_dir = cache_dir
+        self.chroma_dir = chroma_dir
         self.model = model
         self.versions = versions  # parser/chunker versions; a change forces re-embedding nothing, but a rebuild
         self._key = f"active__{_model_key(model)}"
+        self._inputs_key = f"inputs__{_model_key(model)}"
+        # The registry entries this model's pointer mirrors ("sources" is shared by every model).
+        self._registry_keys = (self._key, self._inputs_key, "sources")
         self._cache: tuple[str, list[Chunk]] | None = None
-        self._active_cache: tuple[float, Any | None] | None = None
+        self._current: tuple[float, _Generation | None] | None = None
         self._vectors: tuple[str, list[str], np.ndarray] | None = None
         self.refresh_seconds = 1.0
+
+    @property
+    def client(self) -> Any:
+        """The Chroma client, opened (and chromadb imported) on first use."""
+        if self._client is None:
+            assert self._connect is not None
+            self._client = self._connect()
+        return self._client
+
+    @property
+    def connected(self) -> bool:
+        """Whether this store has opened its Chroma client (readers served from the pointer have not)."""
+        return self._client is not None
 
     # -- registry
 
     def _registry(self) -> Any:
+        client = self.client
         try:
-            return self.client.get_or_create_collection(REGISTRY, metadata={"purpose": "active collections"})
+            return client.get_or_create_collection(REGISTRY, metadata={"purpose": "active collections"})
         except Exception as err:
             raise StoreError(f"the Chroma store is not reachable: {err}; check ASSISTANT_CHROMA_HOST") from err
 
     def _registry_meta(self) -> dict[str, Any]:
+        """The registry as Chroma holds it (what writers read)."""
         return dict(self._registry().metadata or {})
 
+    def _registry_view(self) -> dict[str, Any]:
+        """The registry entries this model reads: from a current pointer, else from Chroma (and the pointer
+        is written anew, so the next process need not ask Chroma)."""
+        pointer = self._pointer()
+        if pointer is not None:
+            return dict(pointer.registry)
+        meta = self._registry_meta()
+        if self._pointer_path() is None:
+            return meta
+        try:
+            generation = self._generation_named(meta.get(self._key))
+        except StoreError:  # the registry names a missing collection: reading it says what to do
+            generation = None
+        self._publish(meta, generation)
+        return meta
+
     def active_name(self) -> str | None:
-        name = self._registry_meta().get(self._key)
+        name = self._registry_view().get(self._key)
         return str(name) if name else None
 
     def ping(self) -> None:
         """Raise `StoreError` unless the Chroma store answers now (no cache involved)."""
+        client = self.client
         try:
-            self.client.heartbeat()
+            client.heartbeat()
         except Exception as err:
             raise StoreError(
                 f"the Chroma store is not reachable ({' '.join(str(err).split())[:200]}): check that the Chroma "
                 "server is running (ASSISTANT_CHROMA_HOST, ASSISTANT_CHROMA_PORT)"
             ) from err
 
-    def _active(self) -> Any | None:
-        # Readers re-check the registry at most every `refresh_seconds`, so a switch made by an index run
-        # (here or in another process) reaches them within that time, without a registry read per query.
+    def _active_generation(self) -> _Generation | None:
+        # Readers re-check at most every `refresh_seconds`, so a switch made by an index run (here or in
+        # another process) reaches them within that time, without a registry read per query.
         now = time.monotonic()
-        if self._active_cache is not None and now - self._active_cache[0] < self.refresh_seconds:
-            return self._active_cache[1]
-        collection = self._lookup_active()
-        self._active_cache = (now, collection)
-        return collection
+        if self._current is not None and now - self._current[0] < self.refresh_seconds:
+            return self._current[1]
+        pointer = self._pointer()
+        if pointer is not None:
+            generation: _Generation | None = _Generation(
+                pointer.generation, pointer.created, pointer.count, pointer.versions
+            )
+        else:
+            generation = self._generation_from_chroma()
+        self._current = (now, generation)
+        return generation
 
-    def _lookup_active(self) -> Any | None:
-        name = self.active_name()
-        if not name:
-            return None
+    def _generation_from_chroma(self) -> _Generation | None:
+        meta = self._registry_meta()
+        name = meta.get(self._key)
+        generation = None
+        if name:
+            collection = self._collection(str(name))  # raises when it is missing, at every refresh
+            known = self._current[1] if self._current is not None else None
+            # A generation never changes once active: counting it again at every refresh would only cost.
+            generation = known if known is not None and known.name == name else _Generation.of(collection)
+        self._publish(meta, generation)
+        return generation
+
+    def _collection(self, name: str) -> Any:
+        client = self.client
         try:
-            return self.client.get_collection(name)
+            return client.get_collection(name)
         except Exception as err:
             raise StoreError(
                 f"the index points at collection {name!r}, which is missing: run `policy-assistant index --rebuild`"
@@ -258,28 +378,32 @@ class IndexStore:
 
     def active_generation(self) -> str | None:
         """Name of the active collection, as readers currently see it (refreshed every second)."""
-        collection = self._active()
-        return collection.name if collection is not None else None
+        generation = self._active_generation()
+        return generation.name if generation is not None else None
 
     def sources(self) -> list[str]:
         """User files and folders that were indexed besides the bundled corpus."""
-        return list(json.loads(self._registry_meta().get("sources", "[]")))
+        return list(json.loads(self._registry_view().get("sources", "[]")))
 
     def set_sources(self, sources: Sequence[str]) -> None:
         meta = self._registry_meta()
         meta["sources"] = json.dumps(sorted(set(sources)))
         self._registry().modify(metadata=meta)
+        self._publish(meta, self._generation_named(meta.get(self._key)))
 
     def saved_inputs(self) -> SavedInputs | None:
         """The inputs recorded for the active generation; None when there are none or they were recorded
         for another generation (every index run that changes anything makes a new one)."""
-        meta = self._registry_meta()
+        meta = self._registry_view()
         active = meta.get(self._key)
         try:
-            saved = json.loads(str(meta.get(f"inputs__{_model_key(self.model)}", "null")))
+            saved = json.loads(str(meta.get(self._inputs_key, "null")))
             if not saved or not active or saved["generation"] != active:
                 return None
-            return SavedInputs(str(active), str(saved["fingerprint"]), list(saved["documents"]), int(saved["chunks"]))
+            sources = tuple(str(s) for s in json.loads(str(meta.get("sources", "[]"))))
+            return SavedInputs(
+                str(active), str(saved["fingerprint"]), list(saved["documents"]), int(saved["chunks"]), sources
+            )
         except (ValueError, KeyError, TypeError):  # written by another version: a full run records it anew
             return None
 
@@ -290,72 +414,108 @@ class IndexStore:
         if not active:
             return
         record = {"generation": active, "fingerprint": fingerprint, "documents": list(documents), "chunks": chunks}
-        meta[f"inputs__{_model_key(self.model)}"] = json.dumps(record, ensure_ascii=False)
+        meta[self._inputs_key] = json.dumps(record, ensure_ascii=False)
         self._registry().modify(metadata=meta)
+        self._publish(meta, self._generation_named(active))
+
+    # -- the pointer (see index/pointer.py)
+
+    def _pointer_path(self) -> Path | None:
+        if self.cache_dir is None or self.chroma_dir is None:
+            return None
+        return self.cache_dir / "index" / f"{_model_key(self.model)}.pointer.json"
+
+    def _pointer(self) -> Pointer | None:
+        """The pointer, when Chroma's file still holds exactly the registry entries it names (never in a
+        process that has opened Chroma: see `_chroma_opened`)."""
+        path = self._pointer_path()
+        if path is None or self.chroma_dir is None or _chroma_opened:
+            return None
+        pointer = read_pointer(path)
+        if pointer is None or pointer.model != self.model or pointer.registry.get(self._key) != pointer.generation:
+            return None
+        held = chroma_registry(self.chroma_dir, REGISTRY, self._registry_keys, pointer.generation)
+        return pointer if held == pointer.registry else None
+
+    def _publish(self, meta: dict[str, Any], generation: _Generation | None) -> None:
+        """Write the pointer for the registry `meta` just read or written (no active generation: none)."""
+        path = self._pointer_path()
+        if path is None:
+            return
+        if generation is None or meta.get(self._key) != generation.name:
+            remove_pointer(path)
+            return
+        registry = {k: meta[k] for k in self._registry_keys if isinstance(meta.get(k), str)}
+        pointer = Pointer(
+            self.model, registry, generation.name, generation.created, generation.count, generation.versions
+        )
+        if read_pointer(path) != pointer:  # readers on Chroma come by every second: write only a change
+            write_pointer(path, pointer)
+
+    def _generation_named(self, name: object) -> _Generation | None:
+        if not name:
+            return None
+        known = self._current[1] if self._current is not None else None
+        if known is not None and known.name == name:
+            return known
+        return _Generation.of(self._collection(str(name)))
 
     # -- reading
 
     def chunks(self) -> list[Chunk]:
-        """Every chunk of the active index (cached per generation)."""
-        collection = self._active()
-        if collection is None:
+        """Every chunk of the active index, in reading order (cached per generation)."""
+        generation = self._active_generation()
+        if generation is None:
             return []
-        if self._cache and self._cache[0] == collection.name:
+        if self._cache and self._cache[0] == generation.name:
             return self._cache[1]
-        chunks = self._read_saved_chunks(collection)
+        chunks = self._read_saved_chunks(generation)
         if chunks is None:
-            got = collection.get(include=["metadatas", "documents"])
-            chunks = [
-                _chunk_from(i, d or "", m or {})
-                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-            ]
-            chunks.sort(key=lambda c: (c.doc_id, c.char_start, c.part))
-            self._save(collection, "chunks.json", lambda f: _write_chunks(f, collection, chunks))
-        self._cache = (collection.name, chunks)
+            chunks = _chunks_of(self._collection(generation.name).get(include=["metadatas", "documents"]))
+            self._save(generation, "chunks.json", lambda f: _write_chunks(f, generation, chunks))
+        self._cache = (generation.name, chunks)
         return chunks
 
     def vectors(self) -> tuple[list[str], np.ndarray]:
         """Ids and vectors of every chunk of the active index (cached per generation), for exact search."""
-        collection = self._active()
-        if collection is None:
+        generation = self._active_generation()
+        if generation is None:
             return [], np.zeros((0, 0), dtype=np.float32)
-        if self._vectors and self._vectors[0] == collection.name:
+        if self._vectors and self._vectors[0] == generation.name:
             return self._vectors[1], self._vectors[2]
-        saved = self._read_saved_vectors(collection)
+        saved = self._read_saved_vectors(generation)
         if saved is None:
-            got = collection.get(include=["embeddings"])
-            ids = list(got["ids"])
-            matrix = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1)
-            self._save(collection, "vectors.npz", lambda f: _write_vectors(f, collection, ids, matrix))
+            ids, matrix = _vectors_of(self._collection(generation.name).get(include=["embeddings"]))
+            self._save(generation, "vectors.npz", lambda f: _write_vectors(f, generation, ids, matrix))
         else:
             ids, matrix = saved
-        self._vectors = (collection.name, ids, matrix)
+        self._vectors = (generation.name, ids, matrix)
         return ids, matrix
 
     # -- the generation's copy on disk (a generation never changes once it is active)
 
-    def _saved(self, collection: Any, name: str) -> Path | None:
-        return self.cache_dir / "index" / f"{collection.name}.{name}" if self.cache_dir else None
+    def _saved(self, generation: _Generation, name: str) -> Path | None:
+        return self.cache_dir / "index" / f"{generation.name}.{name}" if self.cache_dir else None
 
-    def _read_saved_chunks(self, collection: Any) -> list[Chunk] | None:
-        path = self._saved(collection, "chunks.json")
+    def _read_saved_chunks(self, generation: _Generation) -> list[Chunk] | None:
+        path = self._saved(generation, "chunks.json")
         if path is None or not path.is_file():
             return None
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
-            _check_saved(saved, collection)
+            _check_saved(saved, generation)
             return [_chunk_from(str(c["id"]), str(c["text"]), dict(c["meta"])) for c in saved["chunks"]]
         except (OSError, ValueError, KeyError, TypeError) as err:
             log.warning("the saved chunks in %s are unreadable (%s): reading them from Chroma again", path, err)
             return None
 
-    def _read_saved_vectors(self, collection: Any) -> tuple[list[str], np.ndarray] | None:
-        path = self._saved(collection, "vectors.npz")
+    def _read_saved_vectors(self, generation: _Generation) -> tuple[list[str], np.ndarray] | None:
+        path = self._saved(generation, "vectors.npz")
         if path is None or not path.is_file():
             return None
         try:
             with np.load(path, allow_pickle=False) as saved:
-                _check_saved(json.loads(str(saved["meta"])), collection)
+                _check_saved(json.loads(str(saved["meta"])), generation)
                 ids = [str(i) for i in saved["ids"]]
                 matrix = np.asarray(saved["vectors"], dtype=np.float32)
             if matrix.ndim != 2 or matrix.shape[0] != len(ids):
@@ -365,9 +525,9 @@ class IndexStore:
             log.warning("the saved vectors in %s are unreadable (%s): reading them from Chroma again", path, err)
             return None
 
-    def _save(self, collection: Any, name: str, write: Callable[[Any], None]) -> None:
-        """Write the generation's copy atomically and drop this model's copies of other generations."""
-        path = self._saved(collection, name)
+    def _save(self, generation: _Generation, name: str, write: Callable[[Any], None], *, prune: bool = True) -> None:
+        """Write the generation's copy atomically; with `prune`, drop this model's copies of other generations."""
+        path = self._saved(generation, name)
         if path is None:
             return
         try:
@@ -380,27 +540,37 @@ class IndexStore:
                 except BaseException:
                     Path(tmp.name).unlink(missing_ok=True)
                     raise
-            model = collection.name.rsplit("-", 1)[0]  # generations are named `pa-<model>-<milliseconds>`
-            for other in path.parent.iterdir():
-                generation = other.name.split(".", 1)[0]
-                if generation != collection.name and generation.rsplit("-", 1)[0] == model:
-                    other.unlink(missing_ok=True)
+            if prune:
+                self._prune(generation)
         except OSError as err:  # a read-only data directory costs speed, not answers
             log.warning("cannot save the index copy %s (%s): it is read from Chroma in every process", path, err)
 
+    def _prune(self, generation: _Generation) -> None:
+        """Remove this model's saved copies of generations other than `generation`."""
+        if self.cache_dir is None:
+            return
+        folder = self.cache_dir / "index"
+        model = generation.name.rsplit("-", 1)[0]  # generations are named `pa-<model>-<milliseconds>`
+        try:
+            for other in folder.iterdir():
+                name = other.name.split(".", 1)[0]
+                if name.startswith("pa-") and name != generation.name and name.rsplit("-", 1)[0] == model:
+                    other.unlink(missing_ok=True)
+        except OSError as err:
+            log.warning("cannot remove old index copies in %s (%s)", folder, err)
+
     def status(self) -> IndexStatus:
-        collection = self._active()
-        if collection is None:
+        generation = self._active_generation()
+        if generation is None:
             return IndexStatus(None, self.model, 0, 0, None, self.versions)
-        meta = collection.metadata or {}
         chunks = self.chunks()
         return IndexStatus(
-            collection=collection.name,
+            collection=generation.name,
             model=self.model,
             documents=len({c.doc_id for c in chunks}),
             chunks=len(chunks),
-            indexed_at=float(meta.get("created", 0)) or None,
-            versions=str(meta.get("versions", "")),
+            indexed_at=generation.created or None,
+            versions=generation.versions,
         )
 
     def documents(self) -> list[DocumentStats]:
@@ -479,9 +649,10 @@ class IndexStore:
             VectorStoreQuery,
         )
 
-        collection = self._active()
-        if collection is None:
+        generation = self._active_generation()
+        if generation is None:
             raise StoreError("the index is empty: run `policy-assistant index` first")
+        collection = self._collection(generation.name)
         filters: list[MetadataFilter | MetadataFilters] = []
         if doc_ids:
             filters.append(MetadataFilter(key="doc_id", value=list(doc_ids), operator=FilterOperator.IN))
@@ -541,18 +712,19 @@ class IndexStore:
         then switches the registry to it and drops the old collection.
         """
 
-        active = self._active()
+        self._current = None  # a writer looks afresh, not at what it read up to a second ago
+        active = self._active_generation()
         old_vectors: dict[str, list[float]] = {}
         old_docs: set[str] = set()
         if active is not None:
-            same_versions = (active.metadata or {}).get("versions") == self.versions
+            same_versions = active.versions == self.versions
             old = self.chunks()
             old_docs = {c.doc_id for c in old}
             unchanged = sorted(map(_fingerprint, old)) == sorted(map(_fingerprint, chunks))
             if unchanged and same_versions and not rebuild:
                 return SyncReport(active.name, len(old), 0, len(old), (), changed=False)
             if not rebuild:
-                got = active.get(include=["embeddings", "metadatas"])
+                got = self._collection(active.name).get(include=["embeddings", "metadatas"])
                 for meta, vector in zip(got["metadatas"], got["embeddings"], strict=True):
                     old_vectors[str(meta["content_hash"])] = list(vector)
 
@@ -621,18 +793,31 @@ class IndexStore:
         meta["state"] = "ready"
         meta.pop("hnsw:space", None)  # the distance function cannot be modified after creation
         collection.modify(metadata=meta)
-        self._switch(name)
+        generation = _Generation(name, float(meta.get("created", 0)), collection.count(), self.versions)
+        # The new generation's copy is in place before any reader can see the generation, so the next process
+        # answers from it without opening Chroma. Read back from Chroma, it is exactly what a reader would
+        # save: Chroma stores each vector normalised again (differences in the last bit).
+        got = collection.get(include=["metadatas", "documents", "embeddings"])
+        saved, (ids, matrix) = _chunks_of(got), _vectors_of(got)
+        self._save(generation, "chunks.json", lambda f: _write_chunks(f, generation, saved), prune=False)
+        self._save(generation, "vectors.npz", lambda f: _write_vectors(f, generation, ids, matrix), prune=False)
+        self._switch(generation)
+        self._cache = (name, saved)
+        self._vectors = (name, ids, matrix)
         removed = tuple(sorted(old_docs - {c.doc_id for c in chunks}))
         return SyncReport(name, len(chunks), len(to_embed), len(chunks) - len(to_embed), removed, changed=True)
 
-    def _switch(self, name: str) -> None:
+    def _switch(self, generation: _Generation) -> None:
         meta = self._registry_meta()
         previous = meta.get(self._key)
-        meta[self._key] = name
+        meta[self._key] = generation.name
         self._registry().modify(metadata=meta)
         self._cache = None
-        self._active_cache = None
-        if previous and previous != name:
+        self._vectors = None
+        self._current = (time.monotonic(), generation)
+        self._publish(meta, generation)
+        self._prune(generation)
+        if previous and previous != generation.name:
             with contextlib.suppress(Exception):  # already gone: nothing to clean up
                 self.client.delete_collection(str(previous))
 
@@ -642,7 +827,7 @@ class IndexStore:
         A collection still being built by a concurrent run is kept unless it is older than `max_age`
         seconds, i.e. its run surely died.
         """
-        active = self.active_name()
+        active = self._registry_meta().get(self._key)
         now = time.time()
         for collection in self.client.list_collections():
             name = collection if isinstance(collection, str) else collection.name

@@ -12,7 +12,7 @@ import secrets
 import time
 from pathlib import Path
 
-from sqlalchemy import Column, MetaData, Table, Text, insert, select
+from sqlalchemy import Column, MetaData, Table, Text, delete, insert, select
 
 from assistant.types import Answer
 from errors import NotFoundError
@@ -52,3 +52,8 @@ class AnswerStore(TableStore):
         if found is None or found[0] != owner:
             raise NotFoundError(f"unknown answer {answer_id!r}; rate an answer_id that /v1/ask returned to you")
         return Answer.from_json(json.loads(found[1]))
+
+    def delete_before(self, cutoff: float) -> int:
+        """Delete the answers issued before `cutoff` (a `time.time()`; the retention setting); how many."""
+        with self.database.begin("delete old answers") as db:
+            return int(db.execute(delete(_answers).where(_answers.c.created < cutoff)).rowcount or 0)

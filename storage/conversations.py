@@ -9,14 +9,15 @@ import json
 import random
 import time
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text, func, insert, select, update
+from sqlalchemy import Column, Float, ForeignKey, Integer, MetaData, Table, Text, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
 from assistant.conversation import MAX_TURNS, Conversation
-from assistant.types import Answer, Mode, RecordedTurn, Source, Turn
+from assistant.types import COVERAGES, Answer, Coverage, Mode, RecordedTurn, Source, Turn
 from errors import NotFoundError, StoreError
 from storage.db import SECONDS, Database, TableStore
 
@@ -45,6 +46,11 @@ _turns = Table(
     Column("unverified", Integer, nullable=False, server_default="0"),
     Column("flagged", Text, nullable=False, server_default="[]"),
     Column("notices", Text, nullable=False, server_default="[]"),
+    # The verdict and the time it took, for the review of answers: "" is a turn from before verdicts (its
+    # `refused` says it), and 0 ms one from before latencies were kept.
+    Column("coverage", Text, nullable=False, server_default=""),
+    Column("missing", Text, nullable=False, server_default="[]"),
+    Column("latency_ms", Float, nullable=False, server_default="0"),
 )
 # Columns added after the first release: databases created before them get them on open.
 _ADDED_COLUMNS = {
@@ -53,6 +59,9 @@ _ADDED_COLUMNS = {
         "unverified": "INTEGER NOT NULL DEFAULT 0",
         "flagged": "TEXT NOT NULL DEFAULT '[]'",
         "notices": "TEXT NOT NULL DEFAULT '[]'",
+        "coverage": "TEXT NOT NULL DEFAULT ''",
+        "missing": "TEXT NOT NULL DEFAULT '[]'",
+        "latency_ms": "DOUBLE PRECISION NOT NULL DEFAULT 0",
     },
 }
 # Another instance may take a turn's position (MAX + 1) first; the loser tries again with the next one.
@@ -123,6 +132,9 @@ class ConversationStore(TableStore):
             "unverified": int(answer.unverified),
             "flagged": json.dumps(list(answer.flagged), ensure_ascii=False),
             "notices": json.dumps(list(answer.notices), ensure_ascii=False),
+            "coverage": answer.coverage,
+            "missing": json.dumps(list(answer.missing), ensure_ascii=False),
+            "latency_ms": round(answer.latency_ms, 1),
         }
         t = _turns.c
         for attempt in range(_RECORD_ATTEMPTS):
@@ -164,6 +176,9 @@ class ConversationStore(TableStore):
                     t.unverified,
                     t.flagged,
                     t.notices,
+                    t.coverage,
+                    t.missing,
+                    t.latency_ms,
                 )
                 .where(t.conversation_id == conversation_id)
                 .order_by(t.position)
@@ -182,11 +197,24 @@ class ConversationStore(TableStore):
                     flagged=tuple(json.loads(f)),
                     notices=tuple(json.loads(n)),
                     conversation_id=conversation_id,
+                    coverage=turn_coverage(cov, bool(r)),
+                    missing=tuple(json.loads(miss)),
+                    latency_ms=float(ms or 0.0),
                 ),
                 created=c,
             )
-            for q, s, a, lang, m, r, src, c, u, f, n in rows
+            for q, s, a, lang, m, r, src, c, u, f, n, cov, miss, ms in rows
         ]
+
+    def delete_before(self, cutoff: float) -> int:
+        """Delete the turns recorded before `cutoff` (a `time.time()`) and the conversations idle since before
+        it (the retention setting); the number of turns deleted."""
+        t, c = _turns.c, _conversations.c
+        with self.database.begin("delete old conversations") as db:
+            turns = db.execute(delete(_turns).where(t.created < cutoff)).rowcount
+            has_turns = select(t.position).where(t.conversation_id == c.id).exists()
+            db.execute(delete(_conversations).where(c.updated < cutoff, ~has_turns))
+        return int(turns or 0)
 
     def _add_conversation(self, conversation_id: str, now: float, owner: str | None) -> Executable:
         return (
@@ -194,3 +222,10 @@ class ConversationStore(TableStore):
             .values(id=conversation_id, created=now, updated=now, owner=owner)
             .on_conflict_do_nothing(index_elements=["id"])
         )
+
+
+def turn_coverage(stored: str, refused: bool) -> Coverage:
+    """The verdict of a stored turn; turns stored before verdicts have only `refused`."""
+    if stored in COVERAGES:
+        return cast(Coverage, stored)
+    return "not_covered" if refused else "answered"

@@ -14,6 +14,7 @@ EXPECTED = {
     "system_nl": [],
     "system_en": [],
     "answer": ["sources", "question"],
+    "compare": ["entries", "sources", "topic"],
     "condense": ["history", "question"],
     "judge_faithfulness": ["question", "answer", "sources"],
     "judge_relevance": ["question", "answer"],

@@ -1,4 +1,4 @@
-"""`policy-assistant`: the command line (index, search, docs, ask, chat, eval, web, slack, serve).
+"""`policy-assistant`: the command line (index, search, docs, ask, chat, compare, eval, web, slack, serve, feedback).
 
 Building the parser imports nothing heavy, so `--help` is instant; each command imports what it needs
 when it runs, so `ask` never loads Gradio, slack-bolt or FastAPI.
@@ -46,6 +46,8 @@ def _safe(text: object) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     from eval.cli import add_parser as add_eval_parser
+    from ui.compare import add_parser as add_compare_parser
+    from ui.feedback import add_parser as add_feedback_parser
     from ui.service.command import add_parser as add_serve_parser
 
     parser = argparse.ArgumentParser(
@@ -96,15 +98,25 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--k", type=int, default=None, help="number of sources (default: ASSISTANT_SEARCH_K)")
         p.add_argument("--debug", action="store_true", help="show the standalone question and scores")
 
+    add_compare_parser(sub)
     add_eval_parser(sub)
     add_web_parser(sub)
     add_slack_parser(sub)
     add_serve_parser(sub)
+    add_feedback_parser(sub)
     return parser
 
 
 def _handler(command: str) -> Handler:
     """The function that runs `command`, its module imported only now."""
+    if command == "compare":
+        from ui.compare import run as run_compare
+
+        return run_compare
+    if command == "feedback":
+        from ui.feedback import run as run_feedback
+
+        return run_feedback
     if command == "eval":
         from eval.cli import run as run_eval
 
@@ -134,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_http_loggers()  # whoever configures logging later: request URLs may hold credentials
     try:
         parts = build_assistant(load_settings())
+        if args.command in ("web", "serve", "slack"):
+            from ui.feedback import start_retention
+
+            start_retention(parts)  # ASSISTANT_RETENTION_DAYS: old conversations and ratings go, now and daily
         return _handler(args.command)(parts, args)
     except PolicyAssistantError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -144,11 +160,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_index(parts: Parts, args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if not (args.paths or args.rebuild or args.write_prebuilt):
+        # Nothing to do is told before rich, the parser or Chroma loads (the index pointer, index/pointer.py).
+        unchanged = parts.indexer.unchanged()
+        if unchanged is not None:
+            if not args.if_needed:
+                elapsed = time.perf_counter() - started
+                print(
+                    f"index up to date: {len(unchanged.documents)} documents, {unchanged.sync.chunks} chunks "
+                    f"({elapsed:.1f} s)",
+                    file=sys.stderr,
+                )
+            return 0
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
-    started = time.perf_counter()
     if args.write_prebuilt:
         with console.status("embedding the bundled corpus and its sentences (a few minutes)"):
             path = parts.indexer.write_prebuilt()
@@ -377,6 +405,11 @@ def _print_answer(answer: Answer, debug: bool, streamed_text: str = "") -> None:
             + ("Geweigerd: de documenten bevatten dit niet." if nl else "Refused: the documents do not cover this.")
             + "[/yellow]"
         )
+    if answer.coverage == "partial":
+        console.print("[yellow]" + ("Gedeeltelijk gedekt" if nl else "Partly covered") + "[/yellow]")
+    if answer.missing:
+        missing = _safe("; ".join(answer.missing))
+        console.print("[yellow]" + ("Ontbreekt: " if nl else "Missing: ") + missing + "[/yellow]")
     if answer.unverified:
         console.print(
             "[red]"

@@ -96,12 +96,16 @@ def test_questions_outside_the_documents_are_refused(assistant: Assistant, quest
     assert answer.sources, "a refusal still offers the nearest sources"
 
 
-def test_gold_unanswerable_questions_are_refused_often_enough(assistant: Assistant) -> None:
-    # Regression guard at the measured level (5 of 12). The evaluation's floor is 0.75: plausible policy
-    # questions whose specific answer is missing are the hard case for the extractive mode.
-    items = [i for i in GOLD if i.kind == "unanswerable"]
-    refused = [i.id for i in items if assistant.ask(i.question).refused]
-    assert len(refused) / len(items) >= 0.4, f"refused only {refused} of {[i.id for i in items]}"
+def test_gold_unanswerable_questions_get_a_verdict_that_names_the_gap(assistant: Assistant) -> None:
+    # Issue 14: an unanswerable question counts as caught when its verdict is not_covered or partial (the
+    # documents discuss the topic, not the detail asked). A regression guard below the level measured on the
+    # dev split (0.82; the evaluation's floor of 0.75 is checked on the whole set by `eval`); the test split
+    # stays out of the tests, which are run while tuning.
+    items = [i for i in GOLD if i.kind == "unanswerable" and i.split == "dev"]
+    answers = {i.id: assistant.ask(i.question) for i in items}
+    caught = [i for i, a in answers.items() if a.coverage != "answered"]
+    assert len(caught) / len(items) >= 0.7, f"caught only {caught} of {list(answers)}"
+    assert all(answers[i].missing for i in caught if answers[i].coverage == "partial"), "a partial names the gap"
 
 
 def test_answerable_questions_are_rarely_refused(assistant: Assistant) -> None:

@@ -694,3 +694,90 @@ def test_overlapping_index_runs_fail_cleanly(tmp_path: Path, e5: E5Embedder, tok
     with contextlib.suppress(StoreError):  # acceptable: one line telling the user what happened
         rewire(env, StartsAnotherRun(e5)).run()
     assert {d.doc_id for d in env.store.documents()} == {"asiel-2021", "talent-2019"}
+
+
+# ------------------------------------------------------------------------------------------ saved copy and pointer
+
+
+def test_an_index_run_saves_the_copy_a_reader_would_otherwise_read_from_chroma(
+    tmp_path: Path, e5: E5Embedder, tokens: TokenCounter
+) -> None:
+    corpus_dir = write_corpus(tmp_path / "corpus", [ASIEL, TALENT])
+    data_dir = tmp_path / "data"
+    cache_dir, chroma_dir = data_dir / "cache", data_dir / "chroma"
+    store = IndexStore(open_client(data_dir), e5.name, VERSIONS, cache_dir=cache_dir, chroma_dir=chroma_dir)
+    Indexer(store, e5, Chunker(tokens.count), corpus_dir).run()
+    active = store.active_name()
+    # Written by the run itself (with the pointer): no reader has read anything yet.
+    saved = sorted(p.name for p in (cache_dir / "index").iterdir() if p.name.startswith("pa-"))
+    assert saved == [f"{active}.chunks.json", f"{active}.vectors.npz"]
+    assert len(list((cache_dir / "index").glob("*.pointer.json"))) == 1
+
+    from_copy = IndexStore(open_client(data_dir), model=e5.name, versions=VERSIONS, cache_dir=cache_dir)
+    from_chroma = IndexStore(open_client(data_dir), model=e5.name, versions=VERSIONS)  # no copy: Chroma only
+    assert from_copy.chunks() == from_chroma.chunks() and len(from_chroma.chunks()) == 8
+    copy_ids, copy_vectors = from_copy.vectors()
+    chroma_ids, chroma_vectors = from_chroma.vectors()
+    by_id = dict(zip(chroma_ids, chroma_vectors, strict=True))
+    assert sorted(copy_ids) == sorted(chroma_ids)
+    assert all(np.array_equal(vector, by_id[i]) for i, vector in zip(copy_ids, copy_vectors, strict=True))
+    vector = query(e5, Q_SCREENING_NL)
+    assert from_copy.search(vector, k=8) == from_chroma.search(vector, k=8)
+
+
+_ASK_SCRIPT = """
+import contextlib, io, json, sys
+from ui.cli import main
+
+answers = []
+for question in sys.argv[1:]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["ask", "--json", question]) == 0
+    answers.append(json.loads(out.getvalue()))
+print(json.dumps({"answers": answers, "chromadb": "chromadb" in sys.modules}))
+"""
+
+
+def _what_a_user_sees(answer: dict[str, Any]) -> tuple[Any, ...]:
+    return (answer["answer"], answer["refused"], answer["sources"])
+
+
+def test_a_new_process_answers_from_the_saved_copy_with_the_same_sources_as_from_chroma(tmp_path: Path) -> None:
+    from assistant.build import build_assistant
+    from assistant.settings import load_settings
+    from tests.tiny_corpus import Q_BLUE_CARD, Q_SCREENING, write_tiny_corpus
+
+    corpus_dir = write_tiny_corpus(tmp_path / "corpus")
+    data_dir = tmp_path / "data"
+    settings = load_settings(data_dir=data_dir, corpus_dir=corpus_dir, answer_mode="extractive", _env_file=None)
+    build_assistant(settings).indexer.run()
+    questions = [Q_SCREENING, Q_BLUE_CARD]
+
+    def ask_in_a_new_process() -> dict[str, Any]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        env.update(ASSISTANT_DATA_DIR=str(data_dir), ASSISTANT_CORPUS_DIR=str(corpus_dir))
+        env["ASSISTANT_ANSWER_MODE"] = "extractive"
+        done = subprocess.run(
+            [sys.executable, "-c", _ASK_SCRIPT, *questions], capture_output=True, text=True, timeout=300, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    via_copy = ask_in_a_new_process()
+    assert not via_copy["chromadb"]  # the pointer and the saved copy: Chroma was never opened
+
+    parts = build_assistant(settings)
+    parts.__dict__["store"] = IndexStore(open_client(data_dir), model=parts.embedder.name, versions=VERSIONS)
+    via_chroma = [parts.assistant.ask(q).to_json() for q in questions]
+    assert [_what_a_user_sees(a) for a in via_copy["answers"]] == [_what_a_user_sees(a) for a in via_chroma]
+    assert via_copy["answers"][0]["sources"][0]["doc_id"] == "asiel-2021"
+    assert via_copy["answers"][1]["sources"][0]["doc_id"] == "talent-2019"
+
+    # A missing saved copy is read from Chroma (and saved again); the answers stay the same.
+    for copy in (data_dir / "cache" / "index").glob("*.chunks.json"):
+        copy.unlink()
+    again = ask_in_a_new_process()
+    assert again["chromadb"]
+    assert [_what_a_user_sees(a) for a in again["answers"]] == [_what_a_user_sees(a) for a in via_chroma]
+    assert not ask_in_a_new_process()["chromadb"]

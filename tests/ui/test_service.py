@@ -73,8 +73,9 @@ def test_ask_returns_the_same_object_as_ask_json(service: ServiceThread) -> None
     body = response.json()
     assert set(body) == {
         "question", "standalone_question", "language", "mode", "answer", "refused", "unverified", "sources",
-        "latency_ms", "flagged", "notices", "conversation_id", "answer_id",
+        "latency_ms", "flagged", "notices", "conversation_id", "answer_id", "coverage", "missing",
     }  # fmt: skip
+    assert body["coverage"] == "answered" and body["missing"] == []
     assert "698 000" in body["answer"] and "[1]" in body["answer"]
     assert body["language"] == "nl" and body["mode"] == "extractive" and not body["refused"]
     assert body["sources"][0]["doc_id"] == "pact-2020" and body["sources"][0]["section"]

@@ -1,5 +1,5 @@
-"""The assistant's routes under `/v1`: ask (plain or streamed), search, the indexed documents and feedback,
-with their request bodies.
+"""The assistant's routes under `/v1`: ask (plain or streamed), compare, search, the indexed documents and
+feedback, with their request bodies.
 
 Every route calls the same parts as the web UI, the CLI and the Slack bot: `/v1/ask` the `Assistant`,
 `/v1/search` its retriever. Conversations belong to the caller (`ui.service.guard.principal`): the server
@@ -108,6 +108,76 @@ class SearchRequest(_Strict):
         return _as_value_error(check_k, value, most=MAX_PASSAGES, option="")
 
 
+class CompareRequest(_Strict):
+    topic: str = Field(
+        ..., max_length=MAX_QUESTION_CHARS * 2, description="The topic or a comparative question, in Dutch or English."
+    )
+    doc_ids: list[str] | None = Field(None, max_length=MAX_FILTER_VALUES, description="Only these documents.")
+    years: list[StrictInt] | None = Field(
+        None, max_length=MAX_FILTER_VALUES, description="Only documents of these years."
+    )
+    year_from: StrictInt | None = Field(None, description="Only documents of this year or later.")
+    year_to: StrictInt | None = Field(None, description="Only documents of this year or earlier.")
+    mode: ModeKind | None = Field(
+        None, description="extractive: the 'what changed' line is read off the cited sentences; openai: the model "
+        "writes it from the entries (default: the service's mode).",
+    )  # fmt: skip
+    language: Language | None = Field(None, description="Answer language (default: the topic's).")
+
+    _doc_ids = field_validator("doc_ids")(check_doc_ids)
+    _years = field_validator("years")(_check_years)
+
+
+class CitedSentence(BaseModel):
+    text: str = Field(..., description="A sentence of the document, quoted verbatim (Dutch).")
+    source: int = Field(..., description="The number `n` of the source it is taken from.")
+
+
+class ComparisonEntry(BaseModel):
+    doc_id: str
+    title: str
+    short_title: str
+    year: int | None
+    addressed: bool = Field(..., description="false: the document's best passage does not hold the topic.")
+    sentences: list[CitedSentence] = Field(..., description="One to three cited sentences (none: not addressed).")
+    sources: list[int] = Field(..., description="The numbers of the passages looked at for this document.")
+
+
+class ComparisonReply(BaseModel):
+    """A comparison answer: one entry per document in year order, then what changed."""
+
+    topic: str
+    language: Language
+    mode: str
+    entries: list[ComparisonEntry]
+    changed: str = Field(..., description="The 'what changed' line, with [n] markers.")
+    text: str = Field(..., description="The whole comparison as plain text with [n] markers.")
+    sources: list[dict[str, Any]] = Field(
+        ..., description="The numbered sources (as in /v1/ask) every [n] of the entries and the line points to."
+    )
+    flagged: list[str]
+    notices: list[str]
+    unverified: bool
+    fallback: Literal["llm_error", "unverified"] | None
+    latency_ms: float
+
+
+class AskReply(BaseModel):
+    """The answer (the same object as `policy-assistant ask --json`), its `answer_id`, and for a question that
+    compares documents or years the comparison's entries."""
+
+    model_config = ConfigDict(extra="allow")
+
+    question: str
+    answer: str
+    sources: list[dict[str, Any]]
+    answer_id: str | None = Field(None, description="Rate this answer with /v1/feedback.")
+    comparison: ComparisonReply | None = Field(
+        None, description="Only when the question compares documents or years: one entry per document in year "
+        "order. Sources of the entries that the answer does not have are numbered after the answer's own.",
+    )  # fmt: skip
+
+
 class FeedbackRequest(_Strict):
     answer_id: str = Field(
         ..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$",
@@ -169,25 +239,60 @@ def build_router(parts: Parts, record: Recorder) -> APIRouter:
     router = APIRouter()
     issued = IssuedAnswers(parts)
 
-    @router.post("/v1/ask", tags=["assistant"], summary="Answer a question with cited sources")
+    @router.post(
+        "/v1/ask",
+        tags=["assistant"],
+        summary="Answer a question with cited sources",
+        responses={200: {"model": AskReply, "description": "The answer (or, with `stream`, server-sent events)."}},
+    )
     def ask(body: AskRequest, request: Request) -> Response:
-        """The same object as `policy-assistant ask --json`; with `stream: true`, server-sent events."""
+        """The same object as `policy-assistant ask --json`; with `stream: true`, server-sent events. A question
+        that compares documents or years also gets a `comparison`."""
         validate_question(body.question)  # before a new conversation is stored for it
         owner = principal(request.scope)
+        doc_ids = document_filter(parts, body.doc_ids)
         events = parts.assistant.ask_stream(
             body.question,
             open_conversation(parts, body.conversation_id, owner),
-            doc_ids=document_filter(parts, body.doc_ids),
+            doc_ids=doc_ids,
             years=body.years,
             mode=body.mode,
             language=body.language,
             k=body.k,
         )
+
+        def extra(answer: Answer) -> dict[str, Any]:
+            comparison = parts.comparer.for_answer(answer, doc_ids=doc_ids, years=body.years)
+            fields: dict[str, Any] = {"answer_id": issued.issue(answer, owner)}
+            return fields | ({"comparison": comparison.to_json()} if comparison else {})
+
         if body.stream:
-            return EventStream(_ask_events(started(events), record, lambda a: issued.issue(a, owner)))
+            return EventStream(_ask_events(started(events), record, extra))
         answer = final(events)
         record(answer, "/v1/ask")
-        return JSONResponse({**answer.to_json(), "answer_id": issued.issue(answer, owner)})
+        return JSONResponse({**answer.to_json(), **extra(answer)})
+
+    @router.post(
+        "/v1/compare",
+        tags=["assistant"],
+        summary="Compare what the documents say on a topic, in year order",
+        responses={200: {"model": ComparisonReply}},
+    )
+    def compare(body: CompareRequest) -> JSONResponse:
+        """One entry per document (within `doc_ids`, `years`, `year_from`..`year_to`) in year order: what it
+        says on `topic` in one to three cited sentences, or that it does not address it; then what changed.
+        The same object as `policy-assistant compare --json`."""
+        comparison = parts.comparer.compare(
+            body.topic,
+            doc_ids=document_filter(parts, body.doc_ids),
+            years=body.years,
+            year_from=body.year_from,
+            year_to=body.year_to,
+            mode=body.mode,
+            language=body.language,
+        )
+        record.metrics.stages.labels("compare").observe(comparison.latency_ms / 1000)
+        return JSONResponse(comparison.to_json())
 
     @router.post("/v1/search", tags=["assistant"], summary="Find the passages closest to a query")
     def search(body: SearchRequest) -> JSONResponse:
@@ -243,10 +348,10 @@ def build_router(parts: Parts, record: Recorder) -> APIRouter:
     return router
 
 
-def _ask_events(events: Iterator[Event], record: Recorder, issue: Callable[[Answer], str | None]) -> Iterator[str]:
-    """`delta` pieces as they come, `reset` when a fallback replaces them, the checked `answer` last; a
-    failure ends the stream with one `error` event. Closing it (the client went away) closes `events`, and
-    with them the language model's stream."""
+def _ask_events(events: Iterator[Event], record: Recorder, extra: Callable[[Answer], dict[str, Any]]) -> Iterator[str]:
+    """`delta` pieces as they come, `reset` when a fallback replaces them, the checked `answer` last (with
+    `extra`'s fields: its id, a comparison); a failure ends the stream with one `error` event. Closing it
+    (the client went away) closes `events`, and with them the language model's stream."""
     try:
         for event in events:
             if isinstance(event, Delta):
@@ -255,7 +360,7 @@ def _ask_events(events: Iterator[Event], record: Recorder, issue: Callable[[Answ
                 yield sse("reset", {"reason": event.reason})
             elif isinstance(event, Done):
                 record(event.answer, "/v1/ask")
-                yield sse("answer", {**event.answer.to_json(), "answer_id": issue(event.answer)})
+                yield sse("answer", {**event.answer.to_json(), **extra(event.answer)})
     except Exception as err:  # noqa: BLE001 - the stream has started: the client gets an error event
         yield sse("error", error_event(err))
     finally:

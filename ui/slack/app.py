@@ -7,11 +7,14 @@ cannot open it), and its id is a keyed hash of the same (`conversation_id`): Sla
 give it away. A thread the store does not know (e.g. after the data directory changed) is
 rebuilt from `conversations.replies`. The bot posts a placeholder at once and replaces it with the answer
 (Block Kit, see `blocks.py`); 👍 / 👎 clicks go to the shared feedback store (`parts.feedback`) with channel
-"slack", and the Slack user, channel and message ids in the table `slack_feedback` of the same database.
+"slack", and the Slack user, channel and message ids in the table `slack_feedback` of the same database. A 👎
+opens a modal for an optional comment (`views.open`); its submission stores the comment with the rating.
 
 Events are acknowledged before the answer is computed (bolt's `process_before_response=False`: listeners
 run in a worker thread), so Slack never waits more than a moment. A redelivered event (`X-Slack-Retry-Num`)
-or a message seen twice (`app_mention` and `message.im` for one message) is answered once.
+or a message seen twice (`app_mention` and `message.im` for one message) is answered once, and each user
+may ask `slack_rate_limit` questions a minute: both are kept in the shared database (`storage.slack_state`),
+so they hold across restarts and across instances of the bot.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ import os
 import secrets
 import sys
 import threading
-import time
-from collections import OrderedDict, defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,8 +44,9 @@ from assistant.conversation import Conversation
 from assistant.language import detect_language
 from assistant.redact import quiet_http_loggers, redact
 from assistant.types import EXTRACTIVE, Answer, Language
-from errors import InputError, NotFoundError, PolicyAssistantError
-from storage.feedback import Rating
+from errors import InputError, NotFoundError, PolicyAssistantError, StoreError
+from storage.feedback import MAX_COMMENT_CHARS, Rating
+from storage.slack_state import SlackState
 from ui.commands import SLACK_EVENTS_PATH as EVENTS_PATH
 from ui.i18n import t
 from ui.network import check_port
@@ -51,13 +54,13 @@ from ui.slack.blocks import (
     ANSWER_BLOCK_PREFIX,
     FEEDBACK_DOWN,
     FEEDBACK_UP,
-    answer_blocks,
     is_answer_message,
     note_blocks,
     plain,
     shorten,
     strip_mentions,
 )
+from ui.slack.compare import answer_reply, compare_reply, compare_topic
 
 if TYPE_CHECKING:
     from assistant.build import Parts
@@ -70,56 +73,13 @@ SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
 MAX_BODY_BYTES = 1_000_000
 DEFAULT_RATE_LIMIT = 5  # questions per user per window
 DEFAULT_RATE_WINDOW = 60.0  # seconds
-SEEN_TTL = 30 * 60.0  # Slack retries within minutes; keep delivered event ids for half an hour
 SECRET_FILE = "slack_secret"  # in the data directory: the key of the conversation ids
+STATE_FILE = "slack.sqlite3"  # in the data directory, without ASSISTANT_DATABASE_URL: events seen, rate limit
+COMMENT_CALLBACK = "feedback_comment"  # the 👎 comment modal
+COMMENT_BLOCK = "comment"
 
 
 # ------------------------------------------------------------------------------------------- helpers
-
-
-class RateLimiter:
-    """At most `limit` questions per user in any `window` seconds (sliding window, in memory)."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def check(self, user: str) -> float:
-        """0 and the question counted when allowed; otherwise the seconds until the user may ask again."""
-        if self.limit <= 0:
-            return 0.0
-        now = self.clock()
-        with self._lock:
-            hits = self._hits[user]
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return max(hits[0] + self.window - now, 0.1)
-            hits.append(now)
-            return 0.0
-
-
-class SeenKeys:
-    """Keys (event ids, channel+ts) already handled, forgotten after `ttl` seconds."""
-
-    def __init__(self, ttl: float = SEEN_TTL, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl, self.clock = ttl, clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, *keys: str) -> bool:
-        """True (and every key remembered) unless one of `keys` was seen before."""
-        keys = tuple(k for k in keys if k)
-        now = self.clock()
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) < now - self.ttl:
-                self._seen.popitem(last=False)
-            if any(k in self._seen for k in keys):
-                return False
-            for k in keys:
-                self._seen[k] = now
-            return True
 
 
 def thread_owner(team: str, channel: str, thread_ts: str) -> str:
@@ -175,8 +135,8 @@ class SlackBot:
     ) -> None:
         self.parts = parts
         self.secret = load_secret(Path(parts.settings.data_dir))
-        self.limiter = RateLimiter(rate_limit, rate_window)
-        self.seen = SeenKeys()
+        self.rate_limit, self.rate_window = rate_limit, rate_window
+        self.state = SlackState(parts.database or Path(parts.settings.data_dir) / STATE_FILE)
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_lock = threading.Lock()
 
@@ -200,7 +160,7 @@ class SlackBot:
         channel, ts = str(event.get("channel", "")), str(event.get("ts", ""))
         if not channel or not ts:
             return
-        if not self.seen.first_time(str(body.get("event_id", "")), f"msg:{channel}:{ts}"):
+        if not self._first_time(str(body.get("event_id", "")), f"msg:{channel}:{ts}"):
             log.info("event %s for message %s already handled; not answering again", body.get("event_id"), ts)
             return
         thread_ts = str(event.get("thread_ts") or ts)
@@ -212,7 +172,7 @@ class SlackBot:
         if not question:
             self._post(client, channel, thread_ts, t("slack.empty", lang))
             return
-        wait = self.limiter.check(user)
+        wait = self._wait(user)
         if wait:
             self._rate_limited(client, channel, thread_ts, user, lang, wait)
             return
@@ -220,9 +180,13 @@ class SlackBot:
         placeholder_ts: str | None = None
         try:
             placeholder_ts = self._post(client, channel, thread_ts, t("slack.searching", lang))
-            answer, position = self._answer(client, team, channel, thread_ts, ts, question, bot_user, event)
-            value = json.dumps({"c": answer.conversation_id, "p": position}, separators=(",", ":"))
-            blocks, text = answer_blocks(answer, value)
+            topic = compare_topic(question)
+            if topic is not None:  # "vergelijk terugkeer": the entries per year, not a conversation turn
+                blocks, text = compare_reply(self.parts, topic, lang)
+            else:
+                answer, position = self._answer(client, team, channel, thread_ts, ts, question, bot_user, event)
+                value = json.dumps({"c": answer.conversation_id, "p": position}, separators=(",", ":"))
+                blocks, text = answer_reply(self.parts, answer, value)
             self._show(client, channel, thread_ts, placeholder_ts, text, blocks)
         except PolicyAssistantError as err:
             self._show_error(
@@ -314,6 +278,20 @@ class SlackBot:
         with self._locks_lock:
             return self._locks[conv_id]
 
+    def _first_time(self, *keys: str) -> bool:
+        try:
+            return self.state.first_time(*keys)
+        except StoreError as err:  # the database is down: answering once more beats not answering
+            log.warning("cannot check whether the event was handled before: %s", err)
+            return True
+
+    def _wait(self, user: str) -> float:
+        try:
+            return self.state.check_rate(user, self.rate_limit, self.rate_window)
+        except StoreError as err:
+            log.warning("cannot count the questions of %s: %s", user, err)
+            return 0.0
+
     # -- feedback
 
     def on_feedback(
@@ -342,6 +320,13 @@ class SlackBot:
             lang = answer.language
             feedback_id = self.parts.feedback.add(answer, rating, channel="slack")
             self.parts.feedback.add_slack_ids(feedback_id, user, channel, message_ts, team)
+            trigger = str(body.get("trigger_id") or "")
+            if (
+                rating == "down"
+                and trigger
+                and self._open_comment(client, trigger, feedback_id, channel, thread_ts, lang)
+            ):
+                return  # the modal asks for a comment; storing it thanks them
             self._ephemeral(
                 client, channel, user, thread_ts, t("slack.thanks_up" if rating == "up" else "slack.thanks_down", lang)
             )
@@ -354,6 +339,54 @@ class SlackBot:
             )
         except Exception:  # noqa: BLE001 - a failed rating must not stop the bot
             log.exception("storing feedback from %s in %s failed", user, channel)
+
+    def _open_comment(
+        self, client: WebClient, trigger_id: str, feedback_id: int, channel: str, thread_ts: str, lang: Language
+    ) -> bool:
+        """Open the modal asking for a comment on rating `feedback_id`; False when Slack refuses (e.g. the
+        trigger expired after 3 s), and the user gets the plain thanks instead."""
+        meta = json.dumps({"f": feedback_id, "c": channel, "t": thread_ts, "l": lang}, separators=(",", ":"))
+        try:
+            client.views_open(trigger_id=trigger_id, view=comment_modal(meta, lang))
+        except SlackApiError as err:
+            log.warning("could not open the comment modal in %s: %s", channel, err)
+            return False
+        return True
+
+    def on_comment(
+        self, ack: Callable[..., Any], body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        """The comment modal was submitted: store its text with the rating of the user who submits it."""
+        values = ((view.get("state") or {}).get("values") or {}).get(COMMENT_BLOCK) or {}
+        text = str((values.get(COMMENT_BLOCK) or {}).get("value") or "").strip()
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            feedback_id, channel, thread_ts = int(meta["f"]), str(meta["c"]), str(meta["t"])
+            lang: Language = "en" if meta.get("l") == "en" else "nl"
+        except (ValueError, KeyError, TypeError):
+            ack()
+            log.warning("a comment modal without its rating was submitted; ignored")
+            return
+        if len(text) > MAX_COMMENT_CHARS:
+            ack(response_action="errors", errors={COMMENT_BLOCK: f"max. {MAX_COMMENT_CHARS}"})
+            return
+        ack()  # closes the modal
+        user = str((body.get("user") or {}).get("id", ""))
+        if not text:
+            return
+        try:
+            # Only the one who rated comments on their rating, whatever a submission claims.
+            if self.parts.feedback.slack_user(feedback_id) != user:
+                log.warning("user %s submitted a comment on rating %s of someone else; ignored", user, feedback_id)
+                return
+            self.parts.feedback.set_comment(feedback_id, text)
+        except PolicyAssistantError as err:
+            log.warning("storing the comment of %s failed: %s", user, err)
+            self._ephemeral(
+                client, channel, user, thread_ts, t("slack.error", lang, error=plain(shorten(redact(err), 500)))
+            )
+            return
+        self._ephemeral(client, channel, user, thread_ts, t("slack.thanks_comment", lang))
 
     # -- Slack calls
 
@@ -389,11 +422,42 @@ class SlackBot:
     def _rate_limited(
         self, client: WebClient, channel: str, thread_ts: str, user: str, lang: Language, wait: float
     ) -> None:
-        text = t("slack.rate_limited", lang, limit=self.limiter.limit, seconds=max(1, round(wait)))
+        text = t("slack.rate_limited", lang, limit=self.rate_limit, seconds=max(1, round(wait)))
         try:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
         except SlackApiError:
             self._show_error(client, channel, thread_ts, None, text)
+
+
+def comment_modal(private_metadata: str, lang: Language) -> dict[str, Any]:
+    """The modal after a 👎: one optional text field; `private_metadata` names the rating."""
+
+    def text(key: str) -> dict[str, str]:
+        return {"type": "plain_text", "text": t(key, lang)}
+
+    return {
+        "type": "modal",
+        "callback_id": COMMENT_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": text("slack.comment_title"),
+        "submit": text("slack.comment_submit"),
+        "close": text("slack.comment_close"),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": COMMENT_BLOCK,
+                "optional": True,
+                "label": text("slack.comment_label"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": COMMENT_BLOCK,
+                    "multiline": True,
+                    "max_length": MAX_COMMENT_CHARS,
+                    "placeholder": text("slack.comment_placeholder"),
+                },
+            }
+        ],
+    }
 
 
 def _answer_text(message: dict[str, Any]) -> str:
@@ -438,6 +502,7 @@ def create_app(
     app.event("message")(bot.on_message)
     app.action(FEEDBACK_UP)(bot.on_feedback)
     app.action(FEEDBACK_DOWN)(bot.on_feedback)
+    app.view(COMMENT_CALLBACK)(bot.on_comment)
     app.bot = bot  # type: ignore[attr-defined]
     return app
 

@@ -110,11 +110,18 @@ def _context(*texts: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": s[:2000]} for s in texts[:10]]}
 
 
+_BADGES = {"answered": "✅", "partial": "◐", "not_covered": "🚫"}
+
+
 def _notes(answer: Answer) -> list[str]:
     lang = answer.language
     notes = []
     if answer.refused:
         notes.append(t("slack.refused", lang))
+    elif answer.coverage == "partial":
+        notes.append(t("slack.partial", lang))
+    if answer.missing:
+        notes.append(plain(t("coverage.missing", lang, missing="; ".join(shorten(m, 200) for m in answer.missing))))
     if answer.unverified:
         notes.append(t("slack.unverified", lang))
     notes += [f"{t('slack.flagged', lang)} {plain(shorten(s, 400))}" for s in answer.flagged]
@@ -145,7 +152,8 @@ def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str
     if not lines:
         source_blocks.append(_context(t("slack.no_sources", lang)))
 
-    meta = f"{t('slack.mode', lang)}: `{plain(str(answer.mode))}` · {answer.latency_ms / 1000:.1f} s"
+    badge = f"{_BADGES[answer.coverage]} {t(f'coverage.{answer.coverage}', lang)}"
+    meta = f"{badge} · {t('slack.mode', lang)}: `{plain(str(answer.mode))}` · {answer.latency_ms / 1000:.1f} s"
     tail: list[Block] = [
         {"type": "divider"},
         *source_blocks,
@@ -182,7 +190,7 @@ def answer_blocks(answer: Answer, feedback_value: str) -> tuple[list[Block], str
     text_blocks = [_section(p, f"{ANSWER_BLOCK_PREFIX}-{i}") for i, p in enumerate(pieces)]
 
     blocks = text_blocks + note_blocks + tail
-    prefix = "⚠️ " if answer.refused or answer.unverified else ""
+    prefix = "⚠️ " if answer.refused or answer.unverified or answer.coverage == "partial" else ""
     # The fallback text is parsed like the blocks (mentions, links, formatting): the same safe text.
     return blocks, shorten(prefix + to_mrkdwn(answer.text), MAX_FALLBACK_CHARS)
 

@@ -1,5 +1,5 @@
-"""The web chat as an ASGI app: the Gradio page mounted on FastAPI at `/`, with `/healthz` and an optional
-login (`ui.network.web_users`: the ASSISTANT_WEB_USERS setting)."""
+"""The web chat as an ASGI app: the Gradio page mounted on FastAPI at `/`, with `/healthz`, an optional
+login (`ui.network.web_users`: the ASSISTANT_WEB_USERS setting) and the review page (`ui.web.review`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from errors import PolicyAssistantError
 from ui.web.chat import WebChat
 from ui.web.layout import CONCURRENCY, build_blocks, css, head, theme
+from ui.web.review import mount_review
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,9 +61,12 @@ def create_app(parts: Parts, users: Sequence[tuple[str, str]] = ()) -> FastAPI:
 
 
 def mount_web(app: FastAPI, parts: Parts, users: Sequence[tuple[str, str]] = ()) -> FastAPI:
-    """Mount the chat at `/` of an existing FastAPI `app` (routes added before it keep precedence)."""
+    """Mount the chat at `/` of an existing FastAPI `app` (routes added before it keep precedence), and the
+    review page at `/review` before it."""
     app.add_middleware(ContentSecurityPolicy)
-    demo = build_blocks(WebChat(parts), secret=_secret(parts.settings.data_dir))
+    secret = _secret(parts.settings.data_dir)
+    mount_review(app, parts, users, secret)
+    demo = build_blocks(WebChat(parts), secret=secret)
     demo.queue(default_concurrency_limit=CONCURRENCY)
     return gr.mount_gradio_app(
         app,

@@ -16,18 +16,21 @@ import datetime as dt
 import re
 import secrets
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from assistant.compare import Comparison, attach
 from assistant.conversation import Conversation
 from assistant.core import Delta, Done, Reset, validate_question
-from assistant.types import Language
+from assistant.types import Answer, Language
 from errors import InputError, NotFoundError, PolicyAssistantError, StoreError
 from index.sections import section_texts
 from index.types import Chunk
 from ui.i18n import t
-from ui.web import export, render
+from ui.web import compare, export, render
 from ui.web.render import ChatMessage, SectionTexts
 from ui.web.state import Exchange
 
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
 # What a chat callback returns to the page: messages, sources panel HTML, the exchanges, the conversation id.
 ChatView = tuple[list[ChatMessage], str, list[Exchange], str]
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")  # what `new_session_id` makes
+KEPT_COMPARISONS = 512  # the entries of comparative answers kept for showing them again (page reloads)
+RESUMED_COMPARISONS = 10  # the most recent turns of a resumed conversation whose entries are rebuilt
 
 
 def new_session_id() -> str:
@@ -62,6 +67,9 @@ class WebChat:
         self._sections: tuple[list[Chunk] | None, SectionTexts] = (None, {})
         # Exports for download, in one private folder removed when the process ends.
         self._exports = tempfile.TemporaryDirectory(prefix="policy-assistant-export-")
+        # The entries of the comparative questions' answers, shown inline under them; by answer, newest last.
+        self._comparisons: OrderedDict[tuple[str | None, str, str], Comparison] = OrderedDict()
+        self._comparisons_lock = threading.Lock()
 
     # -- header
 
@@ -141,6 +149,7 @@ class WebChat:
                     if not kept:
                         notice = t("web.history_unavailable", ui)
                         answer = dataclasses.replace(answer, notices=(*answer.notices, notice))
+                    self._compare(answer, doc_ids)
                     exchange = shown[-1] = dataclasses.replace(exchange, answer=answer, partial="")
         except PolicyAssistantError as err:
             shown[-1] = dataclasses.replace(exchange, error=str(err), partial="")
@@ -180,6 +189,8 @@ class WebChat:
             return self._view([], "", ui), t("web.conversation_not_found", ui)
         except StoreError:  # the database is down: the chat itself still answers
             return self._view([], conversation_id, ui), t("web.history_unavailable", ui)
+        for turn in turns[-RESUMED_COMPARISONS:]:
+            self._compare(turn.answer, None)
         return self._view([Exchange.recorded(turn) for turn in turns], conversation_id, ui), ""
 
     def new_conversation(self, ui: str = "nl") -> ChatView:
@@ -221,12 +232,55 @@ class WebChat:
     # -- rendering
 
     def messages(self, exchanges: Sequence[Exchange], ui: str = "nl") -> list[ChatMessage]:
-        """The chat as Gradio messages."""
-        return render.messages(exchanges, ui)
+        """The chat as Gradio messages; a comparative question's answer is followed by its entries."""
+        out = render.messages(exchanges, ui)
+        for i, exchange in enumerate(exchanges, start=1):
+            comparison = self._comparison_of(exchange.answer)
+            if comparison is not None:
+                message = out[2 * i - 1]
+                message["content"] += "\n\n" + compare.inline_markdown(comparison, i, ui)
+        return out
 
     def sources_html(self, exchanges: Sequence[Exchange], ui: str = "nl") -> str:
-        """The sources panel, with the whole text of each source's section."""
-        return render.sources_html(exchanges, self._section_texts(), ui)
+        """The sources panel, with the whole text of each source's section (and those of a comparison's
+        entries, numbered after the answer's own)."""
+        shown = []
+        for exchange in exchanges:
+            comparison = self._comparison_of(exchange.answer)
+            if exchange.answer is not None and comparison is not None:
+                # The panel lists the sources the answer's text cites: those of the entries count as cited.
+                with_entries = attach(exchange.answer, comparison)
+                markers = "".join(f"[{n}]" for e in comparison.entries for n in e.sources)
+                answer = dataclasses.replace(with_entries, text=f"{with_entries.text} {markers}")
+                exchange = dataclasses.replace(exchange, answer=answer)
+            shown.append(exchange)
+        return render.sources_html(shown, self._section_texts(), ui)
+
+    # -- comparisons
+
+    @staticmethod
+    def _key(answer: Answer) -> tuple[str | None, str, str]:
+        return answer.conversation_id, answer.question, answer.text
+
+    def _compare(self, answer: Answer, doc_ids: Sequence[str] | None) -> None:
+        """Keep the entries of `answer` when its question compares documents or years."""
+        try:
+            comparison = self.parts.comparer.for_answer(answer, doc_ids=list(doc_ids) if doc_ids else None)
+        except PolicyAssistantError:  # the answer stands without its entries
+            return
+        if comparison is None:
+            return
+        with self._comparisons_lock:
+            self._comparisons[self._key(answer)] = comparison
+            self._comparisons.move_to_end(self._key(answer))
+            while len(self._comparisons) > KEPT_COMPARISONS:
+                self._comparisons.popitem(last=False)
+
+    def _comparison_of(self, answer: Answer | None) -> Comparison | None:
+        if answer is None:
+            return None
+        with self._comparisons_lock:
+            return self._comparisons.get(self._key(answer))
 
     def section_text(self, doc_id: str, section_path: str) -> str:
         """The whole text of one section of the active index ("" when it is unknown)."""

@@ -3,14 +3,20 @@ interface languages, and the look (theme, CSS and the citation script from `stat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from assistant.compare import Comparison
 from ui.i18n import EXAMPLES, t
 from ui.web.chat import SESSION_ID, ChatView, WebChat, new_session_id, principal
+from ui.web.compare import CompareView, ExportKind
+from ui.web.compare import sources_html as compare_sources_html
+from ui.web.compare import table_html as compare_table_html
 from ui.web.state import Exchange
 
 STATIC = Path(__file__).with_name("static")
@@ -28,7 +34,7 @@ def theme() -> gr.themes.Base:
 
 
 def css() -> str:
-    return (STATIC / "web.css").read_text(encoding="utf-8")
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("web.css", "compare.css"))
 
 
 def head() -> str:
@@ -37,7 +43,9 @@ def head() -> str:
 
 
 def build_blocks(chat: WebChat, secret: str | None = None) -> gr.Blocks:
-    """The Gradio interface around `chat`'s callbacks; `secret` encrypts the conversation id the browser keeps."""
+    """The Gradio interface around `chat`'s callbacks (and the compare view's, `CompareView`); `secret`
+    encrypts the conversation id the browser keeps."""
+    view = CompareView(chat.parts)
     with gr.Blocks(title=t("web.title"), analytics_enabled=False) as demo:
         ui = gr.State("nl")
         exchanges = gr.State([])
@@ -52,50 +60,56 @@ def build_blocks(chat: WebChat, secret: str | None = None) -> gr.Blocks:
                 [("Nederlands", "nl"), ("English", "en")], value="nl", label=t("web.ui_language"), elem_id="pa-ui-lang"
             )
         banner = gr.Markdown(chat.banner(), elem_id="pa-banner")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    elem_id="pa-chat",
-                    height=520,
-                    examples=[{"text": q} for q in EXAMPLES],
-                    feedback_options=("Like", "Dislike"),
-                    show_label=False,
-                    latex_delimiters=[],
-                    buttons=["copy"],
-                )
-                with gr.Row():
-                    question = gr.Textbox(
-                        label=t("web.question"), placeholder=t("web.placeholder"), scale=5, elem_id="pa-question"
+        with gr.Tabs(elem_id="pa-tabs"):
+            with gr.Tab(t("compare.tab_chat"), id="chat", elem_id="pa-tab-chat") as chat_tab, gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        elem_id="pa-chat",
+                        height=520,
+                        examples=[{"text": q} for q in EXAMPLES],
+                        feedback_options=("Like", "Dislike"),
+                        show_label=False,
+                        latex_delimiters=[],
+                        buttons=["copy"],
                     )
-                    send = gr.Button(t("web.send"), variant="primary", scale=1, elem_id="pa-send")
-                with gr.Row():
-                    comment = gr.Textbox(
-                        label=t("web.comment"), placeholder=t("web.comment_placeholder"), scale=5, elem_id="pa-comment"
+                    with gr.Row():
+                        question = gr.Textbox(
+                            label=t("web.question"), placeholder=t("web.placeholder"), scale=5, elem_id="pa-question"
+                        )
+                        send = gr.Button(t("web.send"), variant="primary", scale=1, elem_id="pa-send")
+                    with gr.Row():
+                        comment = gr.Textbox(
+                            label=t("web.comment"),
+                            placeholder=t("web.comment_placeholder"),
+                            scale=5,
+                            elem_id="pa-comment",
+                        )
+                        comment_send = gr.Button(t("web.send_comment"), scale=1, elem_id="pa-comment-send")
+                    status = gr.Markdown("", elem_id="pa-status")
+                    with gr.Row():
+                        new = gr.Button(t("web.new"), elem_id="pa-new")
+                        export = gr.Button(t("web.export"), elem_id="pa-export")
+                    export_file = gr.File(label=t("web.export_file"), visible=False, elem_id="pa-export-file")
+                with gr.Column(scale=2):
+                    answer_language = gr.Radio(
+                        _answer_languages("nl"), value="auto", label=t("web.answer_language"), elem_id="pa-answer-lang"
                     )
-                    comment_send = gr.Button(t("web.send_comment"), scale=1, elem_id="pa-comment-send")
-                status = gr.Markdown("", elem_id="pa-status")
-                with gr.Row():
-                    new = gr.Button(t("web.new"), elem_id="pa-new")
-                    export = gr.Button(t("web.export"), elem_id="pa-export")
-                export_file = gr.File(label=t("web.export_file"), visible=False, elem_id="pa-export-file")
-            with gr.Column(scale=2):
-                answer_language = gr.Radio(
-                    _answer_languages("nl"), value="auto", label=t("web.answer_language"), elem_id="pa-answer-lang"
-                )
-                documents = gr.Dropdown(
-                    choices=chat.document_choices(),
-                    multiselect=True,
-                    label=t("web.documents"),
-                    info=t("web.documents_info"),
-                    elem_id="pa-docs",
-                )
-                sources_title = gr.Markdown(f"### {t('sources')}")
-                sources = gr.HTML(chat.sources_html([]), elem_id="pa-sources")
+                    documents = gr.Dropdown(
+                        choices=chat.document_choices(),
+                        multiselect=True,
+                        label=t("web.documents"),
+                        info=t("web.documents_info"),
+                        elem_id="pa-docs",
+                    )
+                    sources_title = gr.Markdown(f"### {t('sources')}")
+                    sources = gr.HTML(chat.sources_html([]), elem_id="pa-sources")
+            with gr.Tab(t("compare.tab"), id="compare", elem_id="pa-tab-compare") as compare_tab:
+                cmp = _compare_tab(chat)
 
         chat_outputs = [chatbot, sources, exchanges, conversation]
         label_outputs = [
             title, banner, question, send, comment, comment_send, new, export, answer_language, documents,
-            sources_title,
+            sources_title, chat_tab, compare_tab, *cmp.labelled,
         ]  # fmt: skip
 
         def on_load(stored: str, session_id: str, request: gr.Request) -> tuple[Any, ...]:
@@ -117,6 +131,26 @@ def build_blocks(chat: WebChat, secret: str | None = None) -> gr.Blocks:
         load_outputs = [ui, ui_choice, chatbot, sources, exchanges, conversation, session, owner, status]
         demo.load(on_load, [conversation, session], [*load_outputs, *label_outputs])
         ui_choice.change(relabel, [ui_choice, exchanges], [ui, chatbot, sources, *label_outputs])
+        ui_choice.change(view.relabel, [cmp.comparison, ui_choice], [cmp.table, cmp.sources])
+
+        def compare_topic(
+            topic: str, docs: list[str], year_from: object, year_to: object, ui_lang: str
+        ) -> tuple[Any, ...]:
+            return view.run(topic, docs, year_from, year_to, ui_lang)
+
+        compare_inputs = [cmp.topic, cmp.documents, cmp.year_from, cmp.year_to, ui]
+        compare_outputs = [cmp.table, cmp.sources, cmp.comparison, cmp.status]
+        for trigger in (cmp.topic.submit, cmp.run.click):
+            trigger(compare_topic, compare_inputs, compare_outputs, concurrency_limit=CONCURRENCY, api_name=False)
+
+        def on_compare_export(current: Comparison | None, ui_lang: str, kind: ExportKind) -> tuple[Any, str]:
+            path = view.export_file(current, kind, ui_lang)
+            if path is None:
+                return gr.update(visible=False, value=None), t("compare.export_empty", ui_lang)
+            return gr.update(visible=True, value=str(path)), ""
+
+        for button, kind in ((cmp.export_md, "md"), (cmp.export_csv, "csv")):
+            button.click(functools.partial(on_compare_export, kind=kind), [cmp.comparison, ui], [cmp.file, cmp.status])
 
         def ask(
             text: str, current: list[Exchange], conv: str, lang: str, docs: list[str], ui_lang: str, who: str
@@ -177,5 +211,84 @@ def _labels(chat: WebChat, lang: str) -> tuple[Any, ...]:
         gr.update(value=t("web.export", lang)),
         gr.update(label=t("web.answer_language", lang), choices=_answer_languages(lang)),
         gr.update(label=t("web.documents", lang), info=t("web.documents_info", lang), choices=chat.document_choices()),
+        f"### {t('sources', lang)}",
+        gr.update(label=t("compare.tab_chat", lang)),
+        gr.update(label=t("compare.tab", lang)),
+        *_compare_labels(chat, lang),
+    )
+
+
+@dataclass(frozen=True)
+class _CompareTab:
+    """The compare view's components."""
+
+    topic: Any
+    year_from: Any
+    year_to: Any
+    documents: Any
+    run: Any
+    export_md: Any
+    export_csv: Any
+    status: Any
+    table: Any
+    file: Any
+    sources_title: Any
+    sources: Any
+    comparison: Any  # gr.State: the comparison shown (for the exports and a change of language)
+
+    @property
+    def labelled(self) -> list[Any]:
+        """The components `_compare_labels` relabels, in its order."""
+        return [self.topic, self.year_from, self.year_to, self.documents, self.run, self.export_md, self.export_csv,
+                self.sources_title]  # fmt: skip
+
+
+def _compare_tab(chat: WebChat) -> _CompareTab:
+    """The "Vergelijken over tijd" view: a topic, the documents and years, the table of documents by year
+    and the sources panel its links open."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            with gr.Row():
+                topic = gr.Textbox(
+                    label=t("compare.topic"),
+                    placeholder=t("compare.topic_placeholder"),
+                    scale=4,
+                    elem_id="pa-cmp-topic",
+                )
+                year_from = gr.Textbox(label=t("compare.from"), placeholder="2011", scale=1, elem_id="pa-cmp-from")
+                year_to = gr.Textbox(label=t("compare.to"), placeholder="2026", scale=1, elem_id="pa-cmp-to")
+            documents = gr.Dropdown(
+                choices=chat.document_choices(),
+                multiselect=True,
+                label=t("web.documents"),
+                info=t("web.documents_info"),
+                elem_id="pa-cmp-docs",
+            )
+            with gr.Row():
+                run = gr.Button(t("compare.run"), variant="primary", elem_id="pa-cmp-run")
+                export_md = gr.Button(t("compare.export_md"), elem_id="pa-cmp-md")
+                export_csv = gr.Button(t("compare.export_csv"), elem_id="pa-cmp-csv")
+            status = gr.Markdown("", elem_id="pa-cmp-status")
+            table = gr.HTML(compare_table_html(None), elem_id="pa-cmp-table")
+            file = gr.File(label=t("web.export_file"), visible=False, elem_id="pa-cmp-file")
+        with gr.Column(scale=2):
+            sources_title = gr.Markdown(f"### {t('sources')}")
+            sources = gr.HTML(compare_sources_html(None), elem_id="pa-cmp-sources")
+    return _CompareTab(
+        topic, year_from, year_to, documents, run, export_md, export_csv, status, table, file, sources_title, sources,
+        gr.State(None),
+    )  # fmt: skip
+
+
+def _compare_labels(chat: WebChat, lang: str) -> tuple[Any, ...]:
+    """The new value of each of `_CompareTab.labelled` in interface language `lang`."""
+    return (
+        gr.update(label=t("compare.topic", lang), placeholder=t("compare.topic_placeholder", lang)),
+        gr.update(label=t("compare.from", lang)),
+        gr.update(label=t("compare.to", lang)),
+        gr.update(label=t("web.documents", lang), info=t("web.documents_info", lang), choices=chat.document_choices()),
+        gr.update(value=t("compare.run", lang)),
+        gr.update(value=t("compare.export_md", lang)),
+        gr.update(value=t("compare.export_csv", lang)),
         f"### {t('sources', lang)}",
     )

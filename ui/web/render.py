@@ -75,9 +75,21 @@ def shown_sources(answer: Answer) -> list[Source]:
     return sorted(shown or answer.sources, key=lambda s: s.n)
 
 
+_BADGES = {"answered": "✅", "partial": "◐", "not_covered": "🚫"}
+
+
+def coverage_badge(answer: Answer, ui: str = "nl") -> str:
+    """The verdict as a badge: covered, partly covered or not covered by the documents."""
+    label = html.escape(t(f"coverage.{answer.coverage}", ui))
+    return f'<span class="pa-coverage pa-coverage-{answer.coverage}">{_BADGES[answer.coverage]} {label}</span>'
+
+
 def marks(answer: Answer, ui: str = "nl") -> list[str]:
-    """What the user should know about an answer beyond its text: refused, unverified, flagged, notices."""
-    out = []
+    """What the user should know about an answer beyond its text: the coverage verdict (a badge, and what the
+    documents lack), refused, unverified, flagged, notices."""
+    out = [coverage_badge(answer, ui)]
+    if answer.missing:
+        out.append(f"**{plain(t('coverage.missing', ui, missing='; '.join(answer.missing)))}**")
     if answer.refused:
         out.append(f"🚫 **{t('web.refused', ui)}**")
     if answer.unverified:
