@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from errors import ConfigError
 from index.sentences import split_sentences
@@ -85,14 +86,7 @@ class Chunker:
                 digest = hashlib.sha256(f"footnote {note.number}\0{embed_text}".encode()).hexdigest()
                 out.append(
                     Chunk(
-                        id=f"{doc.info.id}:{digest[:16]}",
-                        doc_id=doc.info.id,
-                        doc_title=doc.info.title,
-                        doc_short_title=doc.info.short_title,
-                        year=doc.info.year,
-                        section_number=section.number,
-                        section_title=section.title,
-                        section_path=section.path_label,
+                        **_placed(doc, section, digest),
                         paragraph_start=paragraph,
                         paragraph_end=paragraph,
                         char_start=base + a,
@@ -131,14 +125,7 @@ class Chunker:
             digest = hashlib.sha256(f"{embed_text}\n\n{note_text}".encode()).hexdigest()
             out.append(
                 Chunk(
-                    id=f"{doc.info.id}:{digest[:16]}",
-                    doc_id=doc.info.id,
-                    doc_title=doc.info.title,
-                    doc_short_title=doc.info.short_title,
-                    year=doc.info.year,
-                    section_number=section.number,
-                    section_title=section.title,
-                    section_path=section.path_label,
+                    **_placed(doc, section, digest),
                     paragraph_start=group[0].paragraph,
                     paragraph_end=group[-1].paragraph,
                     char_start=group[0].start,
@@ -219,6 +206,20 @@ class Chunker:
                 "\n\n",
             )
         return carried
+
+
+def _placed(doc: ParsedDocument, section: Section, digest: str) -> dict[str, Any]:
+    """The fields every chunk of `section` shares: its id (from the content digest), document and section."""
+    return {
+        "id": f"{doc.info.id}:{digest[:16]}",
+        "doc_id": doc.info.id,
+        "doc_title": doc.info.title,
+        "doc_short_title": doc.info.short_title,
+        "year": doc.info.year,
+        "section_number": section.number,
+        "section_title": section.title,
+        "section_path": section.path_label,
+    }
 
 
 def _citing_sentence(section: Section, number: int) -> tuple[int, str]:

@@ -185,21 +185,21 @@ class ConversationStore(TableStore):
             ).all()
         return [
             RecordedTurn(
-                answer=Answer(
+                answer=stored_answer(
                     question=q,
-                    standalone_question=s,
-                    language=lang,
-                    mode=Mode.parse(m),
+                    standalone=s,
                     text=a,
-                    sources=tuple(Source.from_json(x) for x in json.loads(src)),
-                    refused=bool(r),
-                    unverified=bool(u),
-                    flagged=tuple(json.loads(f)),
-                    notices=tuple(json.loads(n)),
+                    language=lang,
+                    mode=m,
+                    sources=src,
+                    refused=r,
+                    unverified=u,
+                    flagged=f,
+                    notices=n,
+                    coverage=cov,
+                    missing=miss,
+                    latency_ms=ms,
                     conversation_id=conversation_id,
-                    coverage=turn_coverage(cov, bool(r)),
-                    missing=tuple(json.loads(miss)),
-                    latency_ms=float(ms or 0.0),
                 ),
                 created=c,
             )
@@ -229,3 +229,39 @@ def turn_coverage(stored: str, refused: bool) -> Coverage:
     if stored in COVERAGES:
         return cast(Coverage, stored)
     return "not_covered" if refused else "answered"
+
+
+def stored_answer(
+    *,
+    question: str,
+    standalone: str,
+    text: str,
+    language: str,
+    mode: str,
+    sources: str,
+    refused: int | bool,
+    unverified: int | bool,
+    flagged: str,
+    notices: str,
+    coverage: str,
+    missing: str,
+    latency_ms: float | None,
+    conversation_id: str | None,
+) -> Answer:
+    """An answer from the columns the stores keep it in (lists as JSON text): turns, ratings, review items."""
+    return Answer(
+        question=question,
+        standalone_question=standalone,
+        language="en" if language == "en" else "nl",
+        mode=Mode.parse(mode),
+        text=text,
+        sources=tuple(Source.from_json(x) for x in json.loads(sources)),
+        refused=bool(refused),
+        unverified=bool(unverified),
+        flagged=tuple(json.loads(flagged)),
+        notices=tuple(json.loads(notices)),
+        latency_ms=float(latency_ms or 0.0),
+        conversation_id=conversation_id,
+        coverage=turn_coverage(coverage, bool(refused)),
+        missing=tuple(json.loads(missing)),
+    )

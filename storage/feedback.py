@@ -34,9 +34,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from assistant.types import Answer, Coverage, Language, Mode, Source
+from assistant.types import Answer, Coverage, Language
 from errors import InputError, NotFoundError
-from storage.conversations import turn_coverage
+from storage.conversations import stored_answer
 from storage.db import SECONDS, Database, TableStore
 
 Rating = Literal["up", "down"]
@@ -281,21 +281,21 @@ class FeedbackStore(TableStore):
 
 def _feedback_of(row: Sequence[Any]) -> Feedback:
     (i, c, ch, conv, q, s, a, src, m, lang, r, com, refused, unverified, flagged, notices, cov, miss, ms) = row
-    answer = Answer(
+    answer = stored_answer(
         question=q,
-        standalone_question=s,
-        language="en" if lang == "en" else "nl",
-        mode=Mode.parse(m),
+        standalone=s,
         text=a,
-        sources=tuple(Source.from_json(x) for x in json.loads(src)),
-        refused=bool(refused),
-        unverified=bool(unverified),
-        flagged=tuple(json.loads(flagged)),
-        notices=tuple(json.loads(notices)),
-        latency_ms=float(ms or 0.0),
+        language=lang,
+        mode=m,
+        sources=src,
+        refused=refused,
+        unverified=unverified,
+        flagged=flagged,
+        notices=notices,
+        coverage=cov,
+        missing=miss,
+        latency_ms=ms,
         conversation_id=conv,
-        coverage=turn_coverage(cov, bool(refused)),
-        missing=tuple(json.loads(miss)),
     )
     return Feedback(id=i, created=c, channel=ch, answer=answer, rating=r, comment=com)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
-import json
 import re
 import statistics
 import time
@@ -24,9 +23,9 @@ from typing import Any, Literal, get_args
 from sqlalchemy import Column, ColumnElement, MetaData, Select, Table, Text, case, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from assistant.types import COVERAGES, LANGUAGES, Answer, Language, Mode, Source
+from assistant.types import COVERAGES, LANGUAGES, Answer
 from errors import InputError, NotFoundError
-from storage.conversations import ConversationStore, turn_coverage
+from storage.conversations import ConversationStore, stored_answer
 from storage.conversations import _conversations as conversations_table  # the tables this module reads
 from storage.conversations import _turns as turns_table
 from storage.db import SECONDS, TableStore
@@ -426,22 +425,21 @@ def _rated_item(rating: Feedback, position: int | None) -> ReviewItem:
 
 def _turn_item(row: Sequence[Any]) -> ReviewItem:
     (conv, position, created, owner, q, s, a, lang, m, refused, src, unverified, flagged, notices, cov, miss, ms) = row
-    language: Language = "en" if lang == "en" else "nl"
-    answer = Answer(
+    answer = stored_answer(
         question=q,
-        standalone_question=s,
-        language=language,
-        mode=Mode.parse(m),
+        standalone=s,
         text=a,
-        sources=tuple(Source.from_json(x) for x in json.loads(src)),
-        refused=bool(refused),
-        unverified=bool(unverified),
-        flagged=tuple(json.loads(flagged)),
-        notices=tuple(json.loads(notices)),
-        latency_ms=float(ms or 0.0),
+        language=lang,
+        mode=m,
+        sources=src,
+        refused=refused,
+        unverified=unverified,
+        flagged=flagged,
+        notices=notices,
+        coverage=cov,
+        missing=miss,
+        latency_ms=ms,
         conversation_id=conv,
-        coverage=turn_coverage(cov, bool(refused)),
-        missing=tuple(json.loads(miss)),
     )
     return ReviewItem(
         key=f"t{position}-{conv}", created=float(created), channel=channel_of(owner), answer=answer, position=position
