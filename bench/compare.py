@@ -22,6 +22,7 @@ from assistant.answer import AnswerRequest  # noqa: E402
 from assistant.build import build_assistant  # noqa: E402
 from assistant.compare import Comparer, SimilarityCheck, _per_document, _source  # noqa: E402
 from assistant.lexical import terms  # noqa: E402
+from assistant.retrieve import Retrieval  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from assistant.types import Language  # noqa: E402
 from eval import metrics as m  # noqa: E402
@@ -80,72 +81,77 @@ def quality(comparer: Comparer, items: list[GoldItem]) -> None:
                   f"{score['compare.expected_years']}, missing facts {score['compare.facts_missing']}")  # fmt: skip
 
 
+Signal = tuple[float, float, float]  # (best passage similarity, gap to the closest document, word coverage)
+
+
+def _signals(comparer: Comparer, retrieval: Retrieval) -> dict[str, Signal]:
+    """Each document's signals of addressing the question, as `compare` sees its passages."""
+    groups = _per_document(retrieval)
+    best = {d: max(h.similarity for h in hits[: comparer.candidates]) for d, hits in groups.items()}
+    closest = max(best.values(), default=0.0)
+    out = {}
+    for doc_id, hits in groups.items():
+        sources = tuple(_source(n, h) for n, h in enumerate(hits[: comparer.candidates], start=1))
+        request = AnswerRequest(retrieval.question, retrieval.language, sources, term_weights=retrieval.term_weights)
+        coverage = max((c.coverage for c in comparer.extractive.rank(request)), default=0.0)  # no re-ranking
+        out[doc_id] = (best[doc_id], best[doc_id] - closest, coverage)
+    return out
+
+
 def calibrate(comparer: Comparer, items: list[GoldItem]) -> None:
-    """Signals of whether a document addresses a dev question, as `compare` sees its passages: the similarity
-    of its best passage, and its gap to the best document's. Pairs that address it: the item's gold
-    documents; pairs that do not: documents whose whole text holds none of the item's key facts nor the
-    question's rarest term. For each signal and language: how well it separates them (AUC) and the threshold
-    that keeps 95% of the addressing pairs."""
+    """The figures behind `SimilarityCheck`, on the dev split. (1) Every dev question compared over all
+    documents: pairs that address it (the item's gold documents) and pairs that do not (documents whose
+    whole text holds none of the item's key facts nor the question's rarest term); how well each signal
+    separates them (AUC). (2) The dev questions that span documents, compared as `compare` does (over the
+    documents they name or date): the share of their gold documents kept. For each rule: what it keeps and
+    marks "not addressed"."""
     texts: dict[str, str] = {}
     for chunk in comparer.retriever.chunks():
         texts[chunk.doc_id] = texts.get(chunk.doc_id, "") + "\n" + chunk.text
     vocabulary = {d: set(terms(t)) for d, t in texts.items()}
-    signals = ("passage", "gap", "coverage")
-    pairs: dict[tuple[str, str, str], list[float]] = {
-        (lang, sig, label): [] for lang in ("nl", "en") for sig in signals for label in ("pos", "neg")
-    }
     reader = comparer._reader()
+    pairs: dict[tuple[str, str], list[Signal]] = {
+        (lang, label): [] for lang in ("nl", "en") for label in ("pos", "neg", "cmp")
+    }
     for item in items:
         if item.split != "dev" or not item.answerable or item.history:
             continue
         lang: Language = "en" if item.lang == "en" else "nl"
-        # As `compare` searches: every document, the question without its documents' names and years.
         retrieval = comparer._retrieve(reader, item.question, lang, None, None)
         rare = max(retrieval.term_weights, key=lambda t: retrieval.term_weights[t], default="")
-        groups = _per_document(retrieval)
-        best = {d: max(h.similarity for h in hits[: comparer.candidates]) for d, hits in groups.items()}
-        top = max(best.values(), default=0.0)
-        for doc_id in groups:
+        for doc_id, signal in _signals(comparer, retrieval).items():
             if doc_id in item.docs:
-                label = "pos"
+                pairs[(lang, "pos")].append(signal)
             elif not any(m.fact_in(f, texts[doc_id]) for f in item.key_facts) and rare not in vocabulary[doc_id]:
-                label = "neg"
-            else:
-                continue
-            pairs[(lang, "passage", label)].append(best[doc_id])
-            pairs[(lang, "gap", label)].append(best[doc_id] - top)
-            # The share of the question's (idf-weighted) terms in the document's best sentence; no re-ranking.
-            sources = tuple(_source(n, h) for n, h in enumerate(groups[doc_id][: comparer.candidates], start=1))
-            request = AnswerRequest(retrieval.question, lang, sources, term_weights=retrieval.term_weights)
-            pairs[(lang, "coverage", label)].append(
-                max((c.coverage for c in comparer.extractive.rank(request)), default=0)
-            )
+                pairs[(lang, "neg")].append(signal)
+        if item in comparison_items([item]):
+            named = reader.scoper.named(item.question) | reader.scoper.by_year(item.question)
+            scope = [d for d in reader.scoper.document_ids if d in named] if len(named) >= 2 else None
+            spanned = _signals(comparer, comparer._retrieve(reader, item.question, lang, scope, None))
+            pairs[(lang, "cmp")] += [spanned[d] for d in item.docs if d in spanned]
+    check = SimilarityCheck()
     for lang in ("nl", "en"):
-        pos = list(zip(*(pairs[(lang, sig, "pos")] for sig in signals), strict=True))
-        neg = list(zip(*(pairs[(lang, sig, "neg")] for sig in signals), strict=True))
-        for cover in (1.01, 0.8, 0.6, 0.5):
-
-            def rule(p: float, g: float, c: float, cover: float = cover) -> bool:
-                return p >= SimilarityCheck.min_similarity and (g >= -SimilarityCheck.max_gap or c >= cover)
-
-            kept = sum(rule(*x) for x in pos) / max(1, len(pos))
-            marked = sum(not rule(*x) for x in neg) / max(1, len(neg))
+        pos, neg, cmp = pairs[(lang, "pos")], pairs[(lang, "neg")], pairs[(lang, "cmp")]
+        print(f"{lang}: {len(pos)} addressing and {len(neg)} not addressing pairs; {len(cmp)} in comparisons")
+        for i, name in enumerate(("similarity", "gap", "coverage")):
+            a, b = [x[i] for x in pos], [x[i] for x in neg]
+            auc = sum((p > n) + 0.5 * (p == n) for p in a for n in b) / max(1, len(a) * len(b))
             print(
-                f"{lang} similarity >= {SimilarityCheck.min_similarity} and (gap >= -{SimilarityCheck.max_gap} or "
-                f"coverage >= {cover}): keeps {kept:.2f} of the addressing, marks {marked:.2f} of the others"
+                f"    {name:<10} AUC {auc:.2f} (median {statistics.median(a):.3f} against {statistics.median(b):.3f})"
             )
-        for sig in signals:
-            pos, neg = sorted(pairs[(lang, sig, "pos")]), sorted(pairs[(lang, sig, "neg")])
-            if not pos or not neg:
-                continue
-            auc = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
-            threshold = pos[int(0.05 * len(pos))]
-            marked = sum(n < threshold for n in neg) / len(neg)
-            print(
-                f"{lang} {sig:<8}: {len(pos)} addressing (median {statistics.median(pos):.3f}), {len(neg)} not "
-                f"(median {statistics.median(neg):.3f}); AUC {auc:.2f}; threshold {threshold:.3f} keeps 0.95 of "
-                f"the addressing, marks {marked:.2f} of the others"
-            )
+        for gap in (0.023, 0.03, 0.04, 0.05):
+            for cover in (1.01, 0.6):
+
+                def rule(x: Signal, gap: float = gap, cover: float = cover) -> bool:
+                    return x[0] >= check.min_similarity and (x[1] >= -gap or x[2] >= cover)
+
+                kept, marked = sum(map(rule, pos)) / len(pos), sum(not rule(x) for x in neg) / len(neg)
+                in_comparisons = sum(map(rule, cmp)) / len(cmp) if cmp else float("nan")
+                print(
+                    f"    similarity >= {check.min_similarity}, gap <= {gap}"
+                    + (f" or coverage >= {cover}" if cover <= 1 else "")
+                    + f": keeps {kept:.2f}, marks {marked:.2f}; keeps {in_comparisons:.2f} in comparisons"
+                )
 
 
 def main() -> None:

@@ -251,8 +251,8 @@ class CompareView:
     def run(
         self, topic: str, doc_ids: Sequence[str] | None, year_from: object, year_to: object, ui: str = "nl"
     ) -> tuple[str, str, Comparison | None, str]:
-        """(table, sources panel, the comparison, status) for `topic` within the documents and years chosen.
-        Errors become the status text; the app keeps running."""
+        """(table, sources panel, the comparison, status Markdown) for `topic` within the documents and years
+        chosen. Errors become the status text; the app keeps running."""
         if not str(topic or "").strip():
             return table_html(None, ui), sources_html(None, ui), None, ""
         try:
@@ -263,10 +263,10 @@ class CompareView:
                 year_to=parse_year(year_to, ui),
             )
         except PolicyAssistantError as err:
-            return table_html(None, ui), sources_html(None, ui), None, f"⚠️ {html.escape(str(err))}"
+            return table_html(None, ui), sources_html(None, ui), None, f"⚠️ {plain(str(err))}"
         except Exception as err:  # noqa: BLE001 - a bug or a library failure must not take the app down
             error = t("web.error_internal", ui, error=f"{type(err).__name__}: {err}")
-            return table_html(None, ui), sources_html(None, ui), None, f"⚠️ {html.escape(error)}"
+            return table_html(None, ui), sources_html(None, ui), None, f"⚠️ {plain(error)}"
         return table_html(comparison, ui), sources_html(comparison, ui), comparison, ""
 
     def relabel(self, comparison: Comparison | None, ui: str) -> tuple[str, str]:
