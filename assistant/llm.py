@@ -156,7 +156,8 @@ class OpenAIChat:
             # A stream cut off cleanly still lacks the final chunk that every server sends.
             raise LLMError(
                 f"the language model at {redact(self._base_url)} ended its answer without finishing it: "
-                f"try again {_FALLBACK_HINT}"
+                f"try again {_FALLBACK_HINT} (a server that stops like this may have run out of context: "
+                "give the model a context window of at least 4,096 tokens, e.g. llama.cpp --ctx-size 4096)"
             )
         if finish_reason == "length":
             log.info("the answer of %s was cut at max_tokens=%s", self._model, self._max_tokens)

@@ -413,7 +413,7 @@ _NP_STOP = frozenset(
     _split(
         "zijn is was waren worden wordt werd werden heeft hebben had hadden zal zullen zou zouden kan kunnen "
         "moet moeten did does do are were has have had will would can could should er trekt ging gaat "
-        "ontving ontvingen keerden bedroeg bedraagt kreeg kregen omvat"
+        "ontving ontvingen keerden bedroeg bedraagt kreeg kregen omvat may might must shall mag mogen goes go went"
     )
 )
 
@@ -786,6 +786,8 @@ def _concept(text: str, found: tuple[str, ...], idf: Mapping[str, float], verb: 
     return Concept(text, found, max(weights) if weights else 1.0, verb)
 
 
+# The verb that closes a question whose auxiliary came first ("… mag de screening duren?", "… may it take?").
+_INFINITIVES = frozenset(_split("duren duurt take last kosten cost zijn be worden become gebeuren happen"))
 _UNIT_WORDS = frozenset(["geld", "money", "euro", "euros", "eur", "procent", "percent", "funding", "budget"])
 
 
@@ -808,7 +810,11 @@ def _subject(text: str) -> str:
         if len(phrase) >= 6:
             end = i
             break
-    if all(fold(w) in _UNIT_WORDS or fold(w) in _FRAME for w in phrase):
+    if not phrase:  # the verb comes first ("How long may the screening … take?"): its subject follows
+        phrase = [w for w in words[end + 1 : end + 7] if fold(w) not in _NP_STOP]
+        while phrase and fold(phrase[-1]) in _INFINITIVES:
+            phrase.pop()
+    elif all(fold(w) in _UNIT_WORDS or fold(w) in _FRAME for w in phrase):
         after = [w for w in words[end + 1 :] if fold(w) not in _NP_STOP]
         cut = next((j for j, w in enumerate(after[:6]) if fold(w) in ("voor", "aan", "for", "on", "to", "into")), -1)
         phrase = after[cut + 1 : cut + 7]

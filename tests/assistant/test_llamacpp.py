@@ -66,7 +66,7 @@ def llamacpp_url(gemma_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "--host", "127.0.0.1",  # the default would listen on every interface
         "--port", str(port),
         "--chat_format", "gemma",
-        "--n_ctx", "2048",
+        "--n_ctx", "4096",  # the answer prompt with five sources and the coverage rules: ~2,400 gemma tokens
         # One thread each: with all cores, a busy machine (a parallel test run) made one reply take 10-100 s.
         "--n_threads", "1",
         "--n_threads_batch", "1",

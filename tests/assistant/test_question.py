@@ -116,6 +116,14 @@ def test_the_subject_of_the_answer_in_the_question_s_words() -> None:
     assert analyse("Hoeveel geld trekt de EU uit voor de talentpartnerschappen?", "nl").asks[0].subject == (
         "talentpartnerschappen"
     )
+    # The verb first, its subject after: the "missing" line names the screening, not "may the screening".
+    assert analyse("How long may the screening at the external border take?", "en").asks[0].subject == (
+        "screening at the external border"
+    )
+    assert analyse("Hoe lang mag de screening aan de buitengrens duren?", "nl").asks[0].subject == (
+        "screening aan de buitengrens"
+    )
+    assert analyse("How much money goes to the Talent Partnerships?", "en").asks[0].subject == "Talent Partnerships"
 
 
 def test_analysis_is_deterministic() -> None:

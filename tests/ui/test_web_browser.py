@@ -136,8 +136,10 @@ def test_chat_in_a_real_browser(page, server) -> None:  # type: ignore[no-untype
 
     ask(page, EN_QUESTION, 1)
     second = page.locator('#pa-chat [data-testid="bot"]').nth(1)
-    expect(second).to_contain_text("The documents say")
-    expect(second).to_contain_text("screening")
+    # The documents name no duration for the screening: a partial answer that says so, with what they do say.
+    expect(second).to_contain_text("The documents give no period for screening at the external border")
+    expect(second).to_contain_text("What they do say")
+    expect(second).to_contain_text("Gedeeltelijk gedekt")
     expect(page.locator("#turn-2")).to_have_attribute("open", "")
     expect(page.locator("#turn-2")).to_contain_text("(2020)")
     expect(page.locator("#turn-1")).not_to_have_attribute("open", "")

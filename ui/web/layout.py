@@ -149,7 +149,8 @@ def build_blocks(chat: WebChat, secret: str | None = None) -> gr.Blocks:
                 return gr.update(visible=False, value=None), t("compare.export_empty", ui_lang)
             return gr.update(visible=True, value=str(path)), ""
 
-        for button, kind in ((cmp.export_md, "md"), (cmp.export_csv, "csv")):
+        exports: tuple[tuple[Any, ExportKind], ...] = ((cmp.export_md, "md"), (cmp.export_csv, "csv"))
+        for button, kind in exports:
             button.click(functools.partial(on_compare_export, kind=kind), [cmp.comparison, ui], [cmp.file, cmp.status])
 
         def ask(
