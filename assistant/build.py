@@ -168,8 +168,6 @@ class Parts:
         policy = Policy(
             k=s.search_k,
             min_dense=s.refusal_min_dense,
-            min_sentence_similarity_nl=s.refusal_sentence_nl,
-            min_sentence_similarity_en=s.refusal_sentence_en,
             fallback_on_error=s.fallback_on_error,
             unverified_fallback=s.unverified_fallback,
         )

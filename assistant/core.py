@@ -73,11 +73,6 @@ class Policy:
 
     k: int = 5
     min_dense: float = 0.80  # below this the best passage is too far from the question: refuse
-    # No longer used: the coverage verdict (`assistant/coverage.py`) replaced the per-language sentence-
-    # similarity refusal, which refused answerable English questions far more often than Dutch ones.
-    # `assistant/build.py` still passes them from the settings; they go when it stops.
-    min_sentence_similarity_nl: float = 0.80
-    min_sentence_similarity_en: float = 0.82
     fallback_on_error: bool = True  # the LLM is down, slow or rate-limited: answer extractively instead
     unverified_fallback: bool = False  # the LLM cited nothing valid: answer extractively instead of marking it
 
@@ -178,7 +173,8 @@ class Assistant:
             retrieval = self.retriever.retrieve(standalone, lang, k=k or self.policy.k, doc_ids=doc_ids, years=years)
             sources = _sources(retrieval)
         request = AnswerRequest(standalone, lang, sources, history, retrieval.query_vector, retrieval.term_weights)
-        analysis = analyse(standalone, lang, retrieval.term_weights, is_document=self._names_document)
+        with clock.stage("verdict"):
+            analysis = analyse(standalone, lang, retrieval.term_weights, is_document=self._names_document)
 
         base = Answer(
             question=question,
@@ -242,6 +238,7 @@ class Assistant:
     ):
         with clock.stage("rerank"):
             ranked = self.extractive.rank(request)
+        with clock.stage("verdict"):
             verdict = check_coverage(analysis, base.sources, similar=_nearest_by_meaning(ranked))
         if not ranked or verdict.coverage == "not_covered":
             refusal = self._refusal(base, request.language, base.sources, verdict)
@@ -298,7 +295,8 @@ class Assistant:
             return replace(answer, fallback="llm_error")
         text, stated = parse_stated("".join(pieces))
         mode = generative.mode
-        offline = check_coverage(analysis, base.sources)
+        with clock.stage("verdict"):
+            offline = check_coverage(analysis, base.sources)
         if is_refusal(text) or (stated is not None and stated.coverage == "not_covered"):
             said = Verdict("not_covered", stated.missing if stated and stated.missing else offline.missing)
             return self._refusal(replace(base, mode=mode), request.language, base.sources, said)

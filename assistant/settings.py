@@ -62,12 +62,6 @@ class Settings(BaseSettings):
         False, description="Answer extractively when the model cites nothing valid (else mark it unverified)."
     )
     refusal_min_dense: float = Field(0.80, ge=0, le=1, description="Refuse when the best passage is less similar.")
-    refusal_sentence_nl: float = Field(
-        0.80, ge=0, le=1, description="Extractive: refuse a Dutch question when no sentence is this similar."
-    )
-    refusal_sentence_en: float = Field(
-        0.82, ge=0, le=1, description="Extractive: refuse an English question when no sentence is this similar."
-    )
 
     web_users: SecretStr | None = Field(
         None, description="Web login: `user:password,user2:password2`; required to bind beyond 127.0.0.1 safely."

@@ -133,6 +133,7 @@ class Timings:
 
     retrieve: float = 0.0
     rerank: float = 0.0
+    verdict: float = 0.0  # question analysis and the coverage check
     generate: float = 0.0
 
     def items(self) -> list[tuple[str, float]]:

@@ -281,7 +281,7 @@ def test_metrics_count_requests_stages_and_tokens(service: ServiceThread) -> Non
     assert 'assistant_requests_total{route="/v1/ask",status="200"} 1.0' in text
     assert 'assistant_requests_total{route="/v1/ask",status="400"} 1.0' in text
     assert 'assistant_errors_total{kind="InputError",route="/v1/ask"} 1.0' in text
-    for stage in ("retrieve", "rerank"):
+    for stage in ("retrieve", "rerank", "verdict"):
         assert f'assistant_stage_seconds_count{{stage="{stage}"}} 1.0' in text
     tokens = {
         line.split("{")[1].split('"')[1]: float(line.rsplit(" ", 1)[1])
@@ -323,7 +323,7 @@ def test_logs_are_json_with_the_request_id_and_no_question_or_token(
     assert request["status"] == 200 and request["path"] == "/v1/ask" and request["duration_ms"] > 0
     answered = next(r for r in records if r["message"] == "answered")
     assert answered["question_chars"] == len(NL_QUESTION) and "question" not in answered
-    assert set(answered["timings_ms"]) >= {"retrieve", "rerank"}
+    assert set(answered["timings_ms"]) >= {"retrieve", "rerank", "verdict"}
     whole = json_log.getvalue()
     assert TOKEN not in whole and "asielaanvragen" not in whole
 

@@ -36,7 +36,7 @@ class Metrics:
             buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.stages = Histogram(
-            "assistant_stage_seconds", "Time spent per answer stage: retrieve, rerank, generate.", ("stage",),
+            "assistant_stage_seconds", "Time spent per answer stage: retrieve, rerank, verdict, generate.", ("stage",),
             buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.tokens = Counter(
