@@ -73,9 +73,10 @@ def ask_fn_index(base: str) -> tuple[int, int, list[int]]:
 def one_request(base: str, fn_index: int, trigger: int, question: str, timeout: float) -> Timing:
     """One question as a browser sends it: join the queue, read the event stream until the answer is complete."""
     session = uuid.uuid4().hex[:11]
-    # inputs: question, turns (state, kept by the server), conversation id, answer language, documents, ui language
+    # inputs: question, turns (state, kept by the server), conversation id, answer language, documents, ui
+    # language, who is asking (state: the login, empty without one)
     payload = {
-        "data": [question, None, "", "auto", [], None],
+        "data": [question, None, "", "auto", [], None, None],
         "event_data": None,
         "fn_index": fn_index,
         "trigger_id": trigger,
