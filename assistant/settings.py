@@ -139,6 +139,11 @@ class Settings(BaseSettings):
         return self.data_dir / "tiktoken"
 
     @property
+    def answers_path(self) -> Path:
+        """The SQLite file of the answers the service issued (when no database URL is set)."""
+        return self.data_dir / "answers.sqlite3"
+
+    @property
     def candidates_path(self) -> Path:
         """The gold candidates file the review page writes."""
         return self.gold_candidates or self.data_dir / "eval" / "gold" / "candidates.jsonl"

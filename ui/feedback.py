@@ -117,7 +117,7 @@ def retention_stores(parts: Parts) -> dict[str, Expiring]:
         "ratings": parts.feedback,
         "turns": parts.conversations,
     }
-    answers = parts.settings.data_dir / "answers.sqlite3"  # the service's issued answers (ui/service/api.py)
+    answers = parts.settings.answers_path  # the service's issued answers (ui/service/api.py)
     if parts.database is not None or answers.exists():
         from storage.answers import AnswerStore
 

@@ -219,7 +219,7 @@ class IssuedAnswers:
     first use (in the database of conversations and feedback)."""
 
     def __init__(self, parts: Parts) -> None:
-        self._open = functools.cache(lambda: AnswerStore(parts.database or parts.settings.data_dir / "answers.sqlite3"))
+        self._open = functools.cache(lambda: AnswerStore(parts.database or parts.settings.answers_path))
 
     def issue(self, answer: Answer, owner: str) -> str | None:
         """The new `answer_id` of `answer`; None when the database is down (the answer still goes out)."""
