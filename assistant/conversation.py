@@ -188,6 +188,7 @@ class _Reading:
 
     topics: tuple[str, ...]
     anaphors: tuple[str, ...]
+    pointed: tuple[str, ...]  # the index terms of the nouns pointing back ("die verordening" → verordening)
     connective: bool
     clause: bool  # holds a question word or an auxiliary
     words: int  # words after any leading connective
@@ -244,6 +245,7 @@ def _read(question: str, rules: FollowupRules) -> _Reading:
         end = m.end()
     topics: list[str] = []
     anaphors: list[str] = []
+    pointed: list[str] = []
     state = _State()
     previous = ""
     named = False  # an earlier clause has a topic: a later "daarmee" points to it, not to the history
@@ -255,8 +257,10 @@ def _read(question: str, rules: FollowupRules) -> _Reading:
             topics.append(word.folded)
         elif kind == "anaphor" and not named:
             anaphors.append(word.folded)
+        elif kind == "anaphoric" and not named:
+            pointed.extend(word.stems)
         previous = kind
-    return _Reading(tuple(topics), tuple(anaphors), connective is not None, state.clause, len(tokens))
+    return _Reading(tuple(topics), tuple(anaphors), tuple(pointed), connective is not None, state.clause, len(tokens))
 
 
 def _kind(
@@ -356,7 +360,19 @@ def is_followup(question: str, history: Sequence[Turn] | None = None, rules: Fol
         return True
     # A leading "En"/"And" ties the question to the last turn as an anaphor does ("And how many monitors …?").
     pointing_back = bool(reading.anaphors) or reading.connective
-    return pointing_back and len(reading.topics) <= rules.anaphor_topic_words
+    if pointing_back and len(reading.topics) <= rules.anaphor_topic_words:
+        return True
+    # A noun pointing back whose antecedent the conversation holds ("En welke oplossing maakt die verordening
+    # mogelijk?" after a turn about the regulation) asks about the history's topic whatever else it names.
+    return bool(reading.pointed) and bool(history) and bool(set(reading.pointed) & _history_terms(history or ()))
+
+
+def _history_terms(history: Sequence[Turn]) -> frozenset[str]:
+    """The index terms of the last exchange (its question and answer)."""
+    from assistant.lexical import terms
+
+    last = history[-1]
+    return frozenset(terms(f"{last.question} {last.answer}"))
 
 
 def standalone_question(question: str, history: Sequence[Turn], llm: LLM | None = None) -> tuple[str, str | None]:

@@ -293,6 +293,13 @@ def test_a_question_without_a_topic_of_its_own_is_a_follow_up(question: str) -> 
     assert condense(question, AMIF_HISTORY) != question
 
 
+def test_a_noun_pointing_back_to_the_last_answer_makes_a_follow_up_whatever_else_it_names() -> None:
+    question = "Welk deel van dat fonds gaat naar integratie van migranten in steden en regio's?"
+    assert is_followup(question, AMIF_HISTORY), "'dat fonds' is the fund of the last answer"
+    other = [Turn("Wat doet Frontex?", "Frontex ondersteunt de lidstaten bij het grensbeheer.", language="nl")]
+    assert not is_followup(question, other), "no fund in the conversation: the question stands on its own"
+
+
 def test_without_history_nothing_is_a_follow_up() -> None:
     assert not is_followup("Wie beheert dat fonds?", [])
     assert condense("Wie beheert dat fonds?", []) == "Wie beheert dat fonds?"
