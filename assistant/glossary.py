@@ -86,6 +86,12 @@ def translate_terms(query: str, *, keep_numbers: bool = False) -> str:
     return " ".join(expand_english(query, keep_numbers=keep_numbers))
 
 
+def lookup(phrase: str) -> tuple[str, ...]:
+    """The Dutch equivalents of `phrase` when the whole phrase is one glossary entry (after the same plural,
+    -ing and -ed normalisation as `expand_english`), else (): "asylum seekers" gives ("asielzoekers",)."""
+    return glossary().get(_key(phrase), ())
+
+
 def _key(phrase: str) -> tuple[str, ...]:
     return tuple(_normalise(w) for w in _words(phrase))
 

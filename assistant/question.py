@@ -20,8 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from assistant.glossary import _key as _glossary_key  # noqa: PLC2701 - see _glossary_entry
-from assistant.glossary import glossary
+from assistant.glossary import lookup
 from assistant.lexical import fold, terms
 from assistant.types import Language
 
@@ -196,6 +195,20 @@ def quick_fold(text: str) -> str:
     return text.lower().translate(_FOLD)
 
 
+def named_places_in(text: str) -> list[Place]:
+    """The places `text` names as a place or its people ("Frankrijk", "Syriërs"), not as an adjective of
+    something else ("het Franse voorzitterschap"): what answers "waar" or "welke landen"."""
+    by_form = _place_by_form()
+    found: dict[str, Place] = {}
+    for m in _place_pattern().finditer(quick_fold(text)):
+        form = m.group(1)
+        place = by_form[form]
+        if form not in (fold(place.nl), fold(place.en)) and form.endswith(("se", "sche")):
+            continue  # a Dutch adjective: "franse", "belgische"
+        found.setdefault(place.nl, place)
+    return list(found.values())
+
+
 def places_in(text: str) -> list[Place]:
     """The known places `text` names (any language, any form), in order of first mention."""
     by_form = _place_by_form()
@@ -223,6 +236,7 @@ class Constraint:
     end: int | None = None  # ... and the last (None: open, "sinds 2015")
     half: int | None = None  # "eerste helft van 2025": 1; "second half": 2
     so_far: bool = False  # "tot dusver", "so far": up to the document's date
+    inherited: bool = False  # a follow-up's: the earlier question's name; one of those is enough
 
 
 @dataclass(frozen=True)
@@ -234,6 +248,7 @@ class Concept:
     weight: float = 1.0  # the largest idf of its terms in the lexical index (1.0 when unknown)
     verb: bool = False  # a verb: the documents often say it with another one, so it counts for less
     name: bool = False  # part of a named thing of the question (an entity constraint's words)
+    guessed: bool = False  # an English word the glossary lacks, kept as it is: the documents may say it otherwise
 
 
 @dataclass(frozen=True)
@@ -332,6 +347,8 @@ _RULES: tuple[tuple[AnswerType, str], ...] = (
     (
         "organisation",
         r"\b(?:welke|welk|which|what) (?:organisatie\w*|organi[sz]ation\w*|instantie\w*|agentschap\w*|agency|"
+        r"bedrijf\w*|onderneming\w*|aannemer\w*|contractant\w*|company|companies|firms?|contractors?|"
+        r"consultan\w*|"
         r"agencies|instelling\w*|institution\w*|body|bodies|ngo\w*|autoriteit\w*|authority|authorities)\b",
     ),
     (
@@ -375,9 +392,10 @@ _HALF = re.compile(r"\b(?:(eerste|tweede)\s+helft\s+van|(first|second)\s+half\s+
 _SO_FAR = re.compile(r"\b(?:tot dusver\w*|tot nu toe|tot op heden|inmiddels|so far|to date|until now|thus far)\b")
 # Where one question asks a second thing: ", en hoeveel …", "and who …", "; …?".
 _SPLIT = re.compile(
-    r"(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:in|met|om|op|naar|van|aan|sinds|tegen|vanaf|by|in|on|at|from|"
-    r"to|of|since|for)\s+)?(?:hoeveel|hoe|wie|wiens|wat|welk|welke|wanneer|waar|waarom|how|what|who|whom|whose|"
-    r"when|where|which|why)\b)|\?\s+(?=\S)"
+    r"(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:in|met|om|op|naar|van|aan|uit|voor|bij|over|onder|sinds|tegen|"
+    r"vanaf|tot|by|in|on|at|from|to|of|since|for|with|under|into|within|until)\s+)?"
+    r"(?:hoeveel|hoe|wie|wiens|wat|welk|welke|wanneer|waar|waarom|how|what|who|whom|whose|when|where|which|why)\b)"
+    r"|\?\s+(?=\S)"
 )
 
 # Words that say nothing about the focus: question words, auxiliaries, the documents' own frame.
@@ -507,6 +525,8 @@ def _ask(text: str, language: Language, idf: Mapping[str, float], is_document: _
         also += ("count",)  # "hoe sterk daalde …": a fall from one figure to another answers it too
     if expects == "percentage" and re.search(rf"\b(?:{_MONEY_WORDS})\b", folded):
         also += ("money",)  # "by how much would the budget rise": a share, or an amount
+    if expects == "count" and _CHANGE.search(folded):
+        also += ("percentage",)  # "hoe groot was de daling": a fall in per cent answers it too
     plural = _plural(folded, expects)
     if expects == "list" and re.search(
         r"\b(?:welke|which|what) (?:\w+ )?(?:landen|countries|lidstaten|member states|steden|cities)\b", folded
@@ -572,18 +592,62 @@ def _inherit(ask: Ask, first: Ask, *, follow_up: bool = False) -> Ask:
     kinds = {c.kind for c in ask.constraints}
     constraints = ask.constraints
     if not ask.years and not _DOCUMENT_YEAR.search(fold(ask.text)):
-        constraints += first.years
+        constraints += _shifted(first.years, ask.text)
     if follow_up:
-        constraints += tuple(c for c in first.constraints if c.kind in ("place", "entity") and c.kind not in kinds)
+        constraints += tuple(
+            replace(c, inherited=True)
+            for c in first.constraints
+            if c.kind in ("place", "entity") and c.kind not in kinds
+        )
     focus = ask.focus
     if follow_up or sum(not c.verb for c in focus) < 2:
         focus += tuple(c for c in first.focus if c not in focus and not (follow_up and "entity" in kinds and c.name))
     expects, also, plural = ask.expects, ask.also, ask.plural
     if expects == "percentage" and first.expects == "money" and "money" not in also:
         also += ("money",)  # "…, en welk deel daarvan ging naar Afrika?": a share of an amount, or an amount
-    if follow_up and expects in ("other", "reason", "list") and first.expects not in ("other", "reason", "list"):
+    own_noun = re.match(_OWN_QUESTION_NOUN, fold(ask.text))  # "Welke steun …": asks its own kind of thing
+    if (
+        follow_up
+        and expects in ("other", "reason", "list")
+        and first.expects not in ("other", "reason", "list")
+        and not own_noun
+    ):
         expects, also, plural = first.expects, first.also, first.plural
     return Ask(ask.text, expects, constraints, focus, ask.subject or first.subject, plural, also)
+
+
+# Nouns of a change: the size of one is a count or a percentage.
+_CHANGE = re.compile(
+    r"\b(?:daling|stijging|toename|afname|groei|vermindering|verhoging|increase|decrease|fall|rise|drop|growth|"
+    r"decline|reduction)\b"
+)
+# "… in 2025, en hoe groot was de daling het jaar daarvoor?": the year before (or after) the one asked first.
+_YEAR_BEFORE = re.compile(
+    r"\b(?:het jaar daarvoor|het jaar ervoor|een jaar eerder|het voorgaande jaar|the year before|"
+    r"the previous year|a year earlier|the preceding year|the prior year)\b"
+)
+_YEAR_AFTER = re.compile(
+    r"\b(?:het jaar daarna|het jaar erna|een jaar later|het volgende jaar|the year after|the following year|"
+    r"a year later|the next year)\b"
+)
+
+
+# A follow-up that names what it asks for ("Welke steun …?"), not one that only points back ("What about …?").
+_OWN_QUESTION_NOUN = r"^\W*(?:welke|welk|which|what)\s+(?!(?:about|over|met|voor|of|van|is|was|are|were|zijn)\b)\w{3,}"
+
+
+def _shifted(years: tuple[Constraint, ...], text: str) -> tuple[Constraint, ...]:
+    """The earlier part's years, moved one back or on when this part asks for the year before or after."""
+    folded = fold(text)
+    step = -1 if _YEAR_BEFORE.search(folded) else 1 if _YEAR_AFTER.search(folded) else 0
+    if not step:
+        return years
+    out = []
+    for c in years:
+        if c.kind == "year" and c.start is not None and c.start == c.end:
+            year = c.start + step
+            out.append(Constraint("year", str(year), start=year, end=year))
+    return tuple(out)
 
 
 def _plural(folded: str, expects: AnswerType) -> bool:
@@ -751,7 +815,7 @@ def _concepts(
             elif word[:1].isupper():
                 out.append(_concept(word, stems, idf))
             elif all(idf.get(t, 0.0) > 0 for t in stems):
-                out.append(replace(_concept(word, stems, idf, _is_verb(word, language)), weight=0.5))
+                out.append(replace(_concept(word, stems, idf, _is_verb(word, language)), weight=0.5, guessed=True))
             continue
         out.append(_concept(word, stems, idf, _is_verb(word, language)))
     merged: dict[tuple[str, ...], Concept] = {}
@@ -771,10 +835,8 @@ def _is_verb(word: str, language: Language) -> bool:
 
 
 def _glossary_entry(window: list[str]) -> tuple[str, ...]:
-    """The glossary's Dutch for `window` when the whole window is one entry. The glossary's own key
-    normalisation (plural, -ing, -ed) is used directly: `expand_english` recomputes its longest entry on
-    every call, too slow for every window of every question (until the glossary offers a phrase lookup)."""
-    return glossary().get(_glossary_key(" ".join(window)), ())
+    """The glossary's Dutch for `window` when the whole window is one entry."""
+    return lookup(" ".join(window))
 
 
 def _concept(text: str, found: tuple[str, ...], idf: Mapping[str, float], verb: bool = False) -> Concept:

@@ -39,7 +39,7 @@ def source(text: str, n: int = 1, *, year: int | None = 2022, section: str = "2.
 
 
 def verdict(question: str, *texts: str, language: Language = "nl", **kw: object):  # type: ignore[no-untyped-def]
-    sources = [source(t, n, **kw) for n, t in enumerate(texts, start=1)]
+    sources = [source(t, n, **kw) for n, t in enumerate(texts, start=1)]  # type: ignore[arg-type]
     return check(analyse(question, language), sources)
 
 
@@ -145,6 +145,74 @@ def test_a_question_of_two_parts_is_partial_when_one_is_answered() -> None:
         "In 2022 zijn ruim 20 000 mensen hervestigd in de EU.",
     )
     assert result.coverage == "partial" and result.missing and result.missing[0].startswith("bedrag")
+
+
+def test_more_number_words_count() -> None:
+    assert values_in("Het netwerk is actief in meer dan zeventig landen.", "count")
+    assert values_in("Vijfentwintig lidstaten dienden een plan in.", "count")
+    assert values_in("Twenty-five member states submitted a plan.", "count")
+    assert values_in("Er lopen tientallen projecten.", "count")
+    assert not values_in("Een aantal landen doet mee.", "count")  # "een" is an article, not a number
+
+
+def test_a_why_question_is_not_answered_by_its_own_premise() -> None:
+    question = "Waarom worden de opvangcentra in Griekenland te weinig gebruikt?"
+    premise = verdict(
+        question, "Omdat de opvangcentra in Griekenland te weinig worden gebruikt, zal de Commissie steun bieden."
+    )
+    assert premise.coverage == "partial" and premise.missing[0].startswith("reden")
+    reason = verdict(
+        question, "De opvangcentra in Griekenland worden te weinig gebruikt omdat zij ver van de steden liggen."
+    )
+    assert reason.coverage == "answered"
+    led_to = verdict(
+        question, "Het gebrek aan vervoer heeft geleid tot te weinig gebruik van de opvangcentra in Griekenland."
+    )
+    assert led_to.coverage == "answered"
+
+
+def test_a_count_of_something_else_does_not_answer() -> None:
+    question = "Hoeveel asielzoekers zijn in 2022 herplaatst?"
+    places = verdict(question, "De opvang van herplaatste asielzoekers groeide in 2022 tot 8 000 plaatsen.")
+    assert places.coverage == "partial"
+    people = verdict(question, "In 2022 zijn 8 000 asielzoekers herplaatst.")
+    assert people.coverage == "answered"
+    total = verdict(question, "In 2022 zal het aantal herplaatste asielzoekers 8 000 bedragen.")
+    assert total.coverage == "answered"
+
+
+def test_the_year_before_in_a_second_part() -> None:
+    question = "Met hoeveel procent daalde het aantal aankomsten in 2024, en hoe groot was de daling het jaar daarvoor?"
+    both = verdict(question, "Het aantal aankomsten daalde in 2024 met 20 %, na een daling van 30 % in 2023.")
+    assert both.coverage == "answered"
+    one = verdict(question, "Het aantal aankomsten daalde in 2024 met 20 %.", year=None)
+    assert one.coverage == "partial" and one.missing == ("cijfer voor 2023",)
+
+
+def test_an_adjective_of_a_country_is_no_place_answer() -> None:
+    question = "Waar in Italië komt het nieuwe opvangcentrum?"
+    french = verdict(question, "Het nieuwe opvangcentrum in Italië werd door het Franse voorzitterschap besproken.")
+    assert french.coverage == "partial"
+    named = verdict(question, "Het nieuwe opvangcentrum in Italië komt op Lampedusa.")
+    assert named.coverage == "answered"
+
+
+def test_a_follow_up_needs_one_of_the_earlier_questions_names() -> None:
+    question = "Hoeveel deskundigen zet het in — Sinds wanneer werkt het Asielagentschap als opvolger van EASO?"
+    result = verdict(
+        question,
+        "Sinds 2022 werkt het Asielagentschap als opvolger van het bureau; het zet 1 000 deskundigen in.",
+    )
+    assert result.coverage == "answered"
+
+
+def test_a_contractor_question_needs_an_organisation() -> None:
+    result = verdict(
+        "Which contractor carries out the study on digital asylum systems?",
+        "De Commissie is begonnen met een studie over digitale asielsystemen.",
+        language="en",
+    )
+    assert result.coverage == "partial" and result.missing[0].startswith("organisation")
 
 
 # ---------------------------------------------------------------------------------------- a model's verdict

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.glossary import GLOSSARY_FILE, expand_english, glossary, parse_glossary, translate_terms
+from assistant.glossary import GLOSSARY_FILE, expand_english, glossary, lookup, parse_glossary, translate_terms
 from errors import ConfigError
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
@@ -24,6 +24,13 @@ def test_phrase_wins_over_its_words() -> None:
     assert "grens" not in expand_english("How are the external borders protected?")
     assert expand_english("unaccompanied minors") == ["niet-begeleide minderjarigen"]
     assert expand_english("third-country nationals") == ["onderdanen van derde landen"]
+
+
+def test_a_whole_phrase_is_looked_up_with_the_same_normalisation() -> None:
+    assert lookup("unaccompanied minors") == ("niet-begeleide minderjarigen",)
+    assert lookup("Unaccompanied minor") == lookup("unaccompanied minors")  # case and plural do not matter
+    assert lookup("unaccompanied") != lookup("unaccompanied minors")  # only a whole entry
+    assert lookup("no such phrase at all") == ()
 
 
 def test_longest_phrase_wins() -> None:

@@ -26,6 +26,8 @@ from assistant.question import analyse, places_in
         ("Wie is de coördinator voor terugkeer?", "nl", "person"),
         ("Which Commissioner presented the strategy?", "en", "person"),
         ("Which organisation runs the transit mechanism?", "en", "organisation"),
+        ("Which contractor carries out the external study?", "en", "organisation"),
+        ("Welk bedrijf bouwt het nieuwe systeem?", "nl", "organisation"),
         ("Waar is de Europese Arbeidsautoriteit gevestigd?", "nl", "place"),
         ("In welke derde landen zijn verbindingsfunctionarissen gestationeerd?", "nl", "place"),
         ("Welke maatregelen stelt de Commissie voor tegen smokkel?", "nl", "list"),
@@ -103,6 +105,30 @@ def test_a_question_of_two_parts_asks_two_things_and_the_second_keeps_the_period
     assert [c.start for c in asks[1].years] == [2021]
     money = analyse("How much funding went to Turkey, and what share went to education?", "en").asks
     assert money[1].expects == "percentage" and "money" in money[1].also
+
+
+def test_a_second_part_opened_by_a_preposition_is_its_own_ask() -> None:
+    asks = analyse(
+        "Welke lidstaten ontvingen de meeste aanvragen, en uit welke landen kwamen de aanvragers?", "nl"
+    ).asks
+    assert [a.expects for a in asks] == ["place", "place"]
+
+
+def test_the_year_before_or_after_the_one_asked_first() -> None:
+    asks = analyse(
+        "Met hoeveel procent daalden de aankomsten in 2025, en hoe groot was de daling het jaar daarvoor?", "nl"
+    ).asks
+    assert [c.start for c in asks[1].years] == [2024]
+    assert "percentage" in asks[1].also  # the size of a fall: a count or a percentage
+    later = analyse("How many people arrived in 2020, and how many the following year?", "en").asks
+    assert [c.start for c in later[1].years] == [2021]
+
+
+def test_a_follow_up_asking_its_own_kind_of_thing_keeps_its_type() -> None:
+    asks = analyse(
+        "Welke steun geeft de Commissie daarbij — Met welke landen zet de Commissie proefprojecten op?", "nl"
+    ).asks
+    assert asks[0].expects == "other"
 
 
 def test_a_rule_made_follow_up_asks_its_own_part_with_the_earlier_type() -> None:
