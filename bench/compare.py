@@ -26,7 +26,13 @@ from assistant.retrieve import Retrieval  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from assistant.types import Language  # noqa: E402
 from eval import metrics as m  # noqa: E402
-from eval.compare import compare_item, comparison_items, score_comparison, summarise_comparisons  # noqa: E402
+from eval.compare import (  # noqa: E402
+    compare_item,
+    comparison_items,
+    document_years,
+    score_comparison,
+    summarise_comparisons,
+)
 from eval.gold import GoldItem, load_gold  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
 
@@ -66,19 +72,25 @@ def timing(comparer: Comparer, rounds: int) -> None:
 
 def quality(comparer: Comparer, items: list[GoldItem]) -> None:
     chosen = comparison_items(items)
-    scores = [score_comparison(i, compare_item(comparer, i), detected=comparer.comparative(i.question)) for i in chosen]
+    years = document_years(comparer)
+    scores = [
+        score_comparison(i, compare_item(comparer, i), detected=comparer.comparative(i.question), years=years)
+        for i in chosen
+    ]
     summary = summarise_comparisons(chosen, scores)
-    keys = ("compare.both_passages", "compare.entries", "compare.key_fact_recall", "compare.detected")
-    print(f"{'items':<10} {'n':>3}  " + "  ".join(f"{k.removeprefix('compare.'):>15}" for k in keys))
-    for name in ("all", "dev", "test", "nl", "en", "cross_doc", "over_time"):
+    keys = ("compare.both_passages", "compare.entries", "compare.years", "compare.key_fact_recall", "compare.detected")
+    print(f"{'items':<15} {'n':>3}  " + "  ".join(f"{k.removeprefix('compare.'):>15}" for k in keys))
+    groups = ("all", "dev", "test", "nl", "en", "cross_doc", "over_time")
+    for name in groups + tuple(f"{s}.{k}" for s in ("dev", "test") for k in ("over_time", "cross_doc")):
         if name in summary:
             row = summary[name]
             cells = "  ".join(f"{row.get(k) if row.get(k) is None else f'{row[k]:.2f}':>15}" for k in keys)
-            print(f"{name:<10} {row['items']:>3}  {cells}")
+            print(f"{name:<15} {row['items']:>3}  {cells}")
     for item, score in zip(chosen, scores, strict=True):
         if not (score["compare.both_passages"] and score["compare.entries"]):
-            print(f"  {item.id} ({item.split}): passages {score['compare.passage_recall']:.2f}, entries for "
-                  f"{score['compare.expected_years']}, missing facts {score['compare.facts_missing']}")  # fmt: skip
+            print(f"  {item.id} ({item.split}): passages {score['compare.passage_recall']:.2f}, expected documents "
+                  f"addressed {score['compare.entry_recall']:.2f} (years {score['compare.expected_years']}), "
+                  f"missing facts {score['compare.facts_missing']}")  # fmt: skip
 
 
 Signal = tuple[float, float, float]  # (best passage similarity, gap to the closest document, word coverage)

@@ -12,7 +12,7 @@ for the items of `MULTI_DOCUMENT_KINDS`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eval import metrics as m
@@ -27,15 +27,24 @@ def compare_item(comparer: Comparer, item: GoldItem) -> Comparison:
     return comparer.compare(item.question, mode="extractive", language="en" if item.lang == "en" else "nl")
 
 
-def score_comparison(item: GoldItem, comparison: Comparison, *, detected: bool | None = None) -> dict[str, Any]:
+def score_comparison(
+    item: GoldItem,
+    comparison: Comparison,
+    *,
+    detected: bool | None = None,
+    years: Mapping[str, int | None] | None = None,
+) -> dict[str, Any]:
     """The scores of `comparison` for gold `item`; `detected`: whether the question, asked in the chat, was
-    read as comparative (None: not measured)."""
+    read as comparative (None: not measured); `years`: the indexed documents' years (`document_years`), which
+    each expected document's entry must carry (None: only the order is checked)."""
     texts = [s.text for s in comparison.sources]
     passages = [any(m.evidence_in(quote, t) for t in texts) for quote in item.evidence]
     entries = {e.doc_id: e for e in comparison.entries}
     addressed = [d for d in item.docs if d in entries and entries[d].addressed]
-    years = [e.year for e in comparison.entries]
-    dated = [y for y in years if y is not None]
+    order = [e.year for e in comparison.entries]
+    dated = [y for y in order if y is not None]
+    in_order = dated == sorted(dated) and order[: len(dated)] == dated
+    dated_right = all(d in entries and entries[d].year == years.get(d) for d in item.docs) if years else True
 
     found: list[str] = []
     missing: list[str] = []
@@ -51,13 +60,20 @@ def score_comparison(item: GoldItem, comparison: Comparison, *, detected: bool |
         "compare.passage_recall": sum(passages) / len(passages) if passages else None,
         "compare.entries": len(addressed) == len(item.docs) if item.docs else None,
         "compare.entry_recall": len(addressed) / len(item.docs) if item.docs else None,
-        "compare.years_in_order": dated == sorted(dated) and years[: len(dated)] == dated,
+        "compare.years_in_order": in_order,
+        # The entries in year order, and each expected document's entry dated with that document's year.
+        "compare.years": in_order and dated_right,
         "compare.expected_years": {d: entries[d].year if d in entries else None for d in item.docs},
         "compare.key_fact_recall": len(found) / len(item.key_facts) if item.key_facts else None,
         "compare.facts_found": found,
         "compare.facts_missing": missing,
         "compare.latency_ms": round(comparison.latency_ms, 1),
     }
+
+
+def document_years(comparer: Comparer) -> dict[str, int | None]:
+    """Each indexed document's year, as its chunks give it."""
+    return {c.doc_id: c.year for c in comparer.retriever.chunks()}
 
 
 def _fact_document(item: GoldItem, fact: str) -> str | None:
@@ -72,10 +88,11 @@ def comparison_items(items: Sequence[GoldItem]) -> list[GoldItem]:
 
 
 def summarise_comparisons(items: Sequence[GoldItem], scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Mean of every numeric or yes/no score, overall (`all`), per split and per language, with the count."""
+    """Mean of every numeric or yes/no score, overall (`all`), per split, language, kind and split and kind
+    (`test.over_time`), with the count."""
     groups: dict[str, list[dict[str, Any]]] = {"all": list(scores)}
     for item, score in zip(items, scores, strict=True):
-        for key in (item.split, item.lang, item.kind):
+        for key in (item.split, item.lang, item.kind, item.split and f"{item.split}.{item.kind}"):
             if key:
                 groups.setdefault(key, []).append(score)
     out: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.run import EvalRun, ItemResult
+from eval.run import COMPARE_METRICS, EvalRun, ItemResult
 
 # (group title, metrics, unit): a unit of "" means a share between 0 and 1.
 GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -20,7 +20,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Answers", ("answer.key_fact_recall",), ""),
     ("Language", ("language.match",), ""),
     ("Refusal", ("refusal.recall", "refusal.false_rate", "coverage.partial_rate", "coverage.partial_recall"), ""),
-    ("Latency", ("latency.p50_ms", "latency.p95_ms"), "ms"),
+    ("Comparisons (items spanning documents)", COMPARE_METRICS, ""),
+    ("Latency", ("latency.p50_ms", "latency.p95_ms", "latency.compare_p50_ms"), "ms"),
     ("LLM judge", ("judge.faithfulness", "judge.relevance"), ""),
 )
 SERIES = ("overall", "nl", "en")
@@ -110,6 +111,23 @@ def _split_rows(run: EvalRun) -> list[tuple[str, int, dict[str, float | None]]]:
     return rows
 
 
+def _compare_rows(run: EvalRun) -> list[tuple[str, int, dict[str, float | None]]]:
+    """(group, items compared, metrics) of the comparisons per split (and its languages) and per kind."""
+    flat = run.flat
+    groups = [g for s in run.metrics.get("by_split", {}) if "." not in s for g in (s, f"{s}.nl", f"{s}.en")]
+    groups += [k for k in run.metrics.get("by_kind", {}) if any(f"{m}.{k}" in flat for m in COMPARE_METRICS)]
+    rows = []
+    for group in groups:
+        split, _, lang = group.partition(".")
+        n = sum(
+            "compare.entries" in r.scores and (r.split == split or r.kind == split) and (not lang or r.lang == lang)
+            for r in run.results
+        )
+        if n:
+            rows.append((group, n, {name: flat.get(f"{name}.{group}") for name in COMPARE_METRICS}))
+    return rows
+
+
 def _confusions(run: EvalRun) -> list[tuple[str, dict[str, dict[str, int]]]]:
     """The verdict confusion tables that hold items, overall first."""
     return [(name, table) for name, table in run.metrics.get("confusion", {}).items() if _total(table)]
@@ -160,6 +178,17 @@ def markdown(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[str
         ]
         for group, n, values in split_rows:
             lines.append(f"| {group} | {n} | " + " | ".join(_fmt(values.get(m)) for m in SPLIT_METRICS) + " |")
+    compare_rows = _compare_rows(run)
+    if compare_rows:
+        lines += [
+            "",
+            "## Comparisons by split and kind",
+            "",
+            "| group | compared | " + " | ".join(COMPARE_METRICS) + " |",
+            "|---|---:|" + "---:|" * len(COMPARE_METRICS),
+        ]
+        for group, n, values in compare_rows:
+            lines.append(f"| {group} | {n} | " + " | ".join(_fmt(values.get(m)) for m in COMPARE_METRICS) + " |")
     confusions = _confusions(run)
     if confusions:
         lines += ["", "## Coverage verdict (rows: expected, columns: given)", ""]
@@ -313,6 +342,17 @@ def html_page(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[st
             for group, n, values in split_rows
         )
         body.append(f"<table><tr><th>split</th><th>items</th>{head}</tr>{rows}</table>")
+    compare_rows = _compare_rows(run)
+    if compare_rows:
+        body.append("<h2>Comparisons by split and kind</h2>")
+        head = "".join(f"<th>{e(m)}</th>" for m in COMPARE_METRICS)
+        rows = "".join(
+            f"<tr><td>{e(group)}</td><td>{n}</td>"
+            + "".join(f"<td>{e(_fmt(values.get(m)))}</td>" for m in COMPARE_METRICS)
+            + "</tr>"
+            for group, n, values in compare_rows
+        )
+        body.append(f"<table><tr><th>group</th><th>compared</th>{head}</tr>{rows}</table>")
     confusions = _confusions(run)
     if confusions:
         body.append("<h2>Coverage verdict (rows: expected, columns: given)</h2>")

@@ -2,7 +2,10 @@
 
 `evaluate` asks the same `Assistant` the interfaces use (a follow-up gets its item's history as a
 `Conversation`), scores each answer with `eval.metrics`, and aggregates the scores overall, per language and
-per kind. `check_gate` compares aggregate metrics with the floors, ceilings and baseline in `baseline.json`.
+per kind. The items that span documents (over-time and two-document ones) are also asked as a comparison
+(`assistant.compare`) and scored with `eval.compare`: both passages among its sources, an entry for each
+expected document with its year, the key facts in their document's entry. `check_gate` compares aggregate
+metrics with the floors, ceilings and baseline in `baseline.json`.
 """
 
 from __future__ import annotations
@@ -14,22 +17,35 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer import source_block
 from assistant.conversation import Conversation, turns_from_messages
 from assistant.core import Assistant
 from assistant.llm import LLM, complete
 from assistant.types import EXTRACTIVE, Answer, Message, ModeKind
-from errors import InputError, LLMError
+from errors import InputError, LLMError, PolicyAssistantError
 from eval import metrics as m
+from eval.compare import compare_item, comparison_items, document_years, score_comparison
 from eval.gold import MULTI_DOCUMENT_KINDS, SPLITS, GoldItem
+from index.corpus import DEFAULT_CORPUS_DIR
 from prompts import render
+
+if TYPE_CHECKING:
+    from assistant.compare import Comparer
 
 DEFAULT_BASELINE = Path(__file__).resolve().parent / "baseline.json"
 LANGUAGES = ("nl", "en")
 # Metrics where a lower value is better: the gate checks them against ceilings, not floors.
 LOWER_IS_BETTER = ("refusal.false_rate", "latency.p50_ms", "latency.p95_ms")
+# The comparison's figures, over the items that span documents (`eval.compare.score_comparison`).
+COMPARE_METRICS = (
+    "compare.both_passages",
+    "compare.entries",
+    "compare.years",
+    "compare.key_fact_recall",
+    "compare.detected",
+)
 # Metrics that vary from run to run (timings) or need an external model: never part of the baseline.
 NOT_GATED = ("latency.", "judge.")
 
@@ -135,8 +151,11 @@ def evaluate(
     limit: int | None = None,
     progress: Progress | None = None,
     judge: Judge | None = None,
+    comparer: Comparer | None = None,
 ) -> EvalRun:
-    """Ask every item (the first `limit`) in `mode` with `k` sources, score it and aggregate the scores."""
+    """Ask every item (the first `limit`) in `mode` with `k` sources, score it and aggregate the scores; an
+    item that spans documents is also compared (extractive) with `comparer` (default: one over the
+    assistant's retriever, with the bundled corpus' document names)."""
     if mode not in ("extractive", "openai"):
         raise InputError(f"unknown mode {mode!r}; use extractive or openai")
     if limit is not None and limit < 1:
@@ -145,9 +164,15 @@ def evaluate(
     # Evaluation turns are not the users' conversations: keep them out of the conversation database.
     asker = copy.copy(assistant)
     asker.conversations = None
+    comparer = comparer or default_comparer(assistant)
+    years = document_years(comparer) if comparison_items(chosen) else {}
     results: list[ItemResult] = []
     for done, item in enumerate(chosen, start=1):
-        results.append(_run_item(asker, item, mode, k, judge))
+        result = _run_item(asker, item, mode, k, judge)
+        if comparison_items([item]):
+            result.scores.update(_compare_scores(comparer, item, years))
+            result.failures = failure_reasons(result)
+        results.append(result)
         if progress:
             progress(done, len(chosen))
     summary = summarise(results)
@@ -161,6 +186,25 @@ def evaluate(
         "judge": judge.model if judge else None,
     }
     return EvalRun(results=results, metrics=summary)
+
+
+def default_comparer(assistant: Assistant) -> Comparer:
+    """A comparer over the assistant's retriever and extractive answerer, knowing the bundled corpus'
+    document names (`Parts.comparer` knows the configured corpus' names: pass that one where there are parts)."""
+    from assistant.compare import Comparer
+    from index.corpus import read_manifest
+
+    documents = read_manifest(DEFAULT_CORPUS_DIR) if DEFAULT_CORPUS_DIR.exists() else []
+    return Comparer(assistant.retriever, assistant.extractive, documents=documents)
+
+
+def _compare_scores(comparer: Comparer, item: GoldItem, years: Mapping[str, int | None]) -> dict[str, Any]:
+    """The `compare.*` scores of an item that spans documents (its question asked as a comparison)."""
+    try:
+        comparison = compare_item(comparer, item)
+    except PolicyAssistantError as err:
+        return {"compare.error": str(err), "compare.both_passages": False, "compare.entries": False}
+    return score_comparison(item, comparison, detected=comparer.comparative(item.question), years=years)
 
 
 def _run_item(assistant: Assistant, item: GoldItem, mode: ModeKind, k: int | None, judge: Judge | None) -> ItemResult:
@@ -274,6 +318,16 @@ def failure_reasons(result: ItemResult) -> list[str]:
         reasons.append(f"error: {result.error}")
     if result.answerable and result.coverage == "not_covered":
         reasons.append("refused an answerable question")
+    if s.get("compare.error"):
+        reasons.append(f"comparison failed: {s['compare.error']}")
+    elif s.get("compare.both_passages") is False:
+        reasons.append("comparison: a document's evidence not among its sources")
+    if s.get("compare.entries") is False and not s.get("compare.error"):
+        missing = [d for d, year in (s.get("compare.expected_years") or {}).items() if year is None]
+        reasons.append(
+            "comparison: an expected document has no entry that addresses the topic"
+            + (f" ({', '.join(missing)} not compared)" if missing else "")
+        )
     if not result.answerable and result.coverage == "answered":
         reasons.append("answered an unanswerable question")
     elif not result.answerable and result.coverage == "partial" and not result.missing:
@@ -325,6 +379,15 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float | None]:
     multi = [s["retrieval.documents_found"] for s in scores if "retrieval.documents_found" in s]
     if multi:
         out["retrieval.documents_found"] = m.mean(multi)
+    compared = [s for s in scores if "compare.entries" in s]
+    if compared:
+        # The comparison of the items that span documents (issue 15's targets: both passages >= 0.75, and
+        # each expected document its own entry).
+        for name in COMPARE_METRICS:
+            out[name] = m.mean(s.get(name) for s in compared)
+        out["latency.compare_p50_ms"] = m.percentile(
+            [s["compare.latency_ms"] for s in compared if "compare.latency_ms" in s], 50
+        )
     if any("judge.faithfulness" in s for s in scores):
         out["judge.faithfulness"] = m.mean(s.get("judge.faithfulness") for s in scores)
         out["judge.relevance"] = m.mean(s.get("judge.relevance") for s in scores)

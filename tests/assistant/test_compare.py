@@ -46,7 +46,7 @@ def _cited_in_their_sources(comparison: Comparison) -> None:
 
 def test_a_return_question_gives_a_2011_and_a_2026_entry_in_year_order(corpus_components: Parts) -> None:
     comparison = corpus_components.comparer.compare(RETURN_QUESTION)
-    years = [e.year for e in comparison.entries]
+    years = [e.year or 0 for e in comparison.entries]  # the bundled documents are all dated
     assert years == sorted(years) and years[0] == 2011 and years[-1] == 2026
     by_year = {e.year: e for e in comparison.entries}
     for year in (2011, 2026):
@@ -250,3 +250,21 @@ def test_user_documents_take_part_with_their_own_year(tmp_path: Path) -> None:
     assert [e.year for e in comparison.entries] == [2019, 2021, None]
     assert comparison.entries[-1].doc_id == "nota-terugkeer" and comparison.entries[-1].addressed
     assert "zonder jaar · Nota over terugkeer" in comparison.text
+
+
+@pytest.mark.parametrize(
+    ("question", "compares"),
+    [
+        ("Wat kondigde het pact van 2020 aan over smokkel, en wat zegt de strategie van 2026 daarover?", True),
+        ("How did the approach to return change between 2011 and 2026?", True),
+        ("Hoe is de aandacht voor klimaatverandering door de jaren heen veranderd?", True),
+        # a period picks documents for retrieval, a figure compared with another year is no comparison
+        ("Hoeveel mensen zijn sinds 2015 via hervestiging opgevangen?", False),
+        ("Wat was het terugkeerpercentage in 2021, vergeleken met 2019?", False),
+        ("Wat is het solidariteitsmechanisme?", False),
+    ],
+)
+def test_a_question_compares_when_it_names_two_documents_or_asks_over_time(
+    corpus_components: Parts, question: str, compares: bool
+) -> None:
+    assert corpus_components.comparer.comparative(question) is compares
