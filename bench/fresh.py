@@ -44,7 +44,12 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
         started = time.perf_counter()
         proc = subprocess.Popen(
-            ["make", "run"], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            ["make", "run"],
+            cwd=clone,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             served = None
