@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from assistant.build import Parts
-    from assistant.core import Assistant
     from assistant.settings import Settings
     from assistant.types import ModeKind
     from eval.gold import GoldItem
@@ -165,7 +164,7 @@ def run(parts: Parts, args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     if notice:
         console.print(f"[yellow]{notice}[/yellow]")
-    evaluation = _evaluate_with_progress(console, parts.assistant, items, mode, args, judge)
+    evaluation = _evaluate_with_progress(console, parts, items, mode, args, judge)
     if notice:
         evaluation.metrics["meta"]["judge_notice"] = notice
 
@@ -209,7 +208,7 @@ def run(parts: Parts, args: argparse.Namespace) -> int:
 
 def _evaluate_with_progress(
     console: Console,
-    assistant: Assistant,
+    parts: Parts,
     items: list[GoldItem],
     mode: ModeKind,
     args: argparse.Namespace,
@@ -218,7 +217,9 @@ def _evaluate_with_progress(
     from eval.run import evaluate
 
     if not console.is_terminal:  # no bar in logs and pipes: it would only leave blank lines behind
-        return evaluate(assistant, items, mode=mode, k=args.k, limit=args.limit, judge=judge)
+        return evaluate(
+            parts.assistant, items, mode=mode, k=args.k, limit=args.limit, judge=judge, comparer=parts.comparer
+        )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     total = min(len(items), args.limit or len(items))
@@ -232,8 +233,9 @@ def _evaluate_with_progress(
     ) as progress:
         task = progress.add_task("eval", total=total)
         return evaluate(
-            assistant,
+            parts.assistant,
             items,
+            comparer=parts.comparer,
             mode=mode,
             k=args.k,
             limit=args.limit,
