@@ -296,6 +296,19 @@ svg text { font: 12px system-ui, -apple-system, "Segoe UI", sans-serif; fill: #1
 """
 
 
+def _html_table(
+    labels: tuple[str, str], metrics: Sequence[str], rows: Sequence[tuple[str, int, dict[str, Any]]]
+) -> str:
+    """An HTML table of `rows` (name, count, values): the two label columns, then one column per metric."""
+    e = html.escape
+    head = "".join(f"<th>{e(m)}</th>" for m in metrics)
+    body = "".join(
+        f"<tr><td>{e(name)}</td><td>{n}</td>" + "".join(f"<td>{e(_fmt(values.get(m)))}</td>" for m in metrics) + "</tr>"
+        for name, n, values in rows
+    )
+    return f"<table><tr><th>{e(labels[0])}</th><th>{e(labels[1])}</th>{head}</tr>{body}</table>"
+
+
 def html_page(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[str, Any] | None = None) -> str:
     e = html.escape
     series = _series(run)
@@ -323,36 +336,18 @@ def html_page(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[st
         head = "".join(f"<th>{e(s)}</th>" for s in names)
         body.append(f"<table><tr><th>metric</th>{head}<th>gate</th></tr>{rows}</table>")
     body.append("<h2>By kind</h2>")
-    head = "".join(f"<th>{e(m)}</th>" for m in KIND_METRICS)
-    rows = "".join(
-        f"<tr><td>{e(kind)}</td><td>{run.metrics['counts'][kind]['items']}</td>"
-        + "".join(f"<td>{e(_fmt(values.get(m)))}</td>" for m in KIND_METRICS)
-        + "</tr>"
-        for kind, values in run.metrics.get("by_kind", {}).items()
-    )
-    body.append(f"<table><tr><th>kind</th><th>items</th>{head}</tr>{rows}</table>")
+    kinds = [
+        (kind, run.metrics["counts"][kind]["items"], values) for kind, values in run.metrics.get("by_kind", {}).items()
+    ]
+    body.append(_html_table(("kind", "items"), KIND_METRICS, kinds))
     split_rows = _split_rows(run)
     if split_rows:
         body.append("<h2>By split (tuned on dev, never on test)</h2>")
-        head = "".join(f"<th>{e(m)}</th>" for m in SPLIT_METRICS)
-        rows = "".join(
-            f"<tr><td>{e(group)}</td><td>{n}</td>"
-            + "".join(f"<td>{e(_fmt(values.get(m)))}</td>" for m in SPLIT_METRICS)
-            + "</tr>"
-            for group, n, values in split_rows
-        )
-        body.append(f"<table><tr><th>split</th><th>items</th>{head}</tr>{rows}</table>")
+        body.append(_html_table(("split", "items"), SPLIT_METRICS, split_rows))
     compare_rows = _compare_rows(run)
     if compare_rows:
         body.append("<h2>Comparisons by split and kind</h2>")
-        head = "".join(f"<th>{e(m)}</th>" for m in COMPARE_METRICS)
-        rows = "".join(
-            f"<tr><td>{e(group)}</td><td>{n}</td>"
-            + "".join(f"<td>{e(_fmt(values.get(m)))}</td>" for m in COMPARE_METRICS)
-            + "</tr>"
-            for group, n, values in compare_rows
-        )
-        body.append(f"<table><tr><th>group</th><th>compared</th>{head}</tr>{rows}</table>")
+        body.append(_html_table(("group", "compared"), COMPARE_METRICS, compare_rows))
     confusions = _confusions(run)
     if confusions:
         body.append("<h2>Coverage verdict (rows: expected, columns: given)</h2>")

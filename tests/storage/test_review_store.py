@@ -41,13 +41,6 @@ def _answer(question: str, **fields: object) -> Answer:
     return Answer(**{**values, **fields})  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
-    if request.param == "sqlite":
-        return tmp_path / "assistant.sqlite3"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 def open_db(location: Path | str) -> Iterator[Callable[[], Database]]:
     opened: list[Database] = []

@@ -35,14 +35,6 @@ def _answer(text: str, **marks: object) -> Answer:
     )  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
-    """Where the stores live: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return tmp_path / "assistant.sqlite3"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 def open_instance(location: Path | str) -> Iterator[Callable[[], Instance]]:
     """Opens the stores as one more service instance would: with its own connections to `location`."""

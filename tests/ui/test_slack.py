@@ -228,29 +228,33 @@ class Bot:
         return self.post(body, "application/x-www-form-urlencoded")
 
 
+def run_bot(fake: FakeSlack, parts: Parts, servers: list[ThreadingHTTPServer], **options: Any) -> Bot:
+    """The bot app against `fake` as its Slack API, both served on loopback; the two servers join `servers`,
+    which the caller shuts down."""
+    api = ThreadingHTTPServer(("127.0.0.1", 0), _fake_handler(fake))
+    servers.append(api)
+    _serve(api)
+    app = slack_app.create_app(
+        parts,
+        token=TOKEN,
+        signing_secret=SECRET,
+        base_url=f"http://127.0.0.1:{api.server_address[1]}/api/",
+        token_verification_enabled=False,
+        **options,
+    )
+    server = slack_app.serve_http(app, "127.0.0.1", 0)
+    servers.append(server)
+    _serve(server)
+    url = f"http://127.0.0.1:{server.server_address[1]}{slack_app.EVENTS_PATH}"
+    return Bot(url, fake, parts, Path(parts.settings.data_dir))
+
+
 @pytest.fixture
 def start_bot(corpus_components: Parts, tmp_path: Path) -> Iterator[Callable[..., Bot]]:
     servers: list[ThreadingHTTPServer] = []
 
     def start(parts: Parts | None = None, **options: Any) -> Bot:
-        fake = FakeSlack()
-        api = ThreadingHTTPServer(("127.0.0.1", 0), _fake_handler(fake))
-        servers.append(api)
-        _serve(api)
-        parts = parts or slack_parts(corpus_components, tmp_path)
-        app = slack_app.create_app(
-            parts,
-            token=TOKEN,
-            signing_secret=SECRET,
-            base_url=f"http://127.0.0.1:{api.server_address[1]}/api/",
-            token_verification_enabled=False,
-            **options,
-        )
-        server = slack_app.serve_http(app, "127.0.0.1", 0)
-        servers.append(server)
-        _serve(server)
-        url = f"http://127.0.0.1:{server.server_address[1]}{slack_app.EVENTS_PATH}"
-        return Bot(url, fake, parts, Path(parts.settings.data_dir))
+        return run_bot(FakeSlack(), parts or slack_parts(corpus_components, tmp_path), servers, **options)
 
     yield start
     for server in servers:
@@ -315,7 +319,8 @@ def test_follow_up_in_the_thread_uses_the_earlier_turn_and_feedback_is_stored(st
     thanks = bot.fake.wait_for("chat.postEphemeral", 2)
     assert {t["user"] for t in thanks} == {"U7", "U8"}
 
-    rows = feedback_rows(bot.data_dir)
+    # The two clicks are handled concurrently: the rows are compared in the users' order, not the store's.
+    rows = sorted(feedback_rows(bot.data_dir), key=lambda r: r[7])
     conv_id = bot.conversation_id("C1", "100.000001")
     assert [(r[0], r[1], r[2], r[6], r[7], r[8], r[9]) for r in rows] == [
         ("slack", conv_id, QUESTION, "up", "U7", "C1", first["ts"]),

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from assistant.build import Parts
-from tests.ui.test_slack import QUESTION, SECRET, TOKEN, Bot, FakeSlack, _fake_handler, _serve, slack_parts
+from tests.ui.test_slack import QUESTION, Bot, FakeSlack, run_bot, slack_parts
 from ui.slack import app as slack_app
 
 COMMENT = "Het bedrag voor 2019 ontbreekt"
@@ -81,23 +81,7 @@ def start_modal_bot(corpus_components: Parts, tmp_path: Path) -> Iterator[Callab
 
     def start(*, refuse_views: bool = False, **options: Any) -> ModalBot:
         fake = ModalSlack(refuse_views=refuse_views)
-        api = ThreadingHTTPServer(("127.0.0.1", 0), _fake_handler(fake))
-        servers.append(api)
-        _serve(api)
-        parts = slack_parts(corpus_components, tmp_path)
-        app = slack_app.create_app(
-            parts,
-            token=TOKEN,
-            signing_secret=SECRET,
-            base_url=f"http://127.0.0.1:{api.server_address[1]}/api/",
-            token_verification_enabled=False,
-            **options,
-        )
-        server = slack_app.serve_http(app, "127.0.0.1", 0)
-        servers.append(server)
-        _serve(server)
-        url = f"http://127.0.0.1:{server.server_address[1]}{slack_app.EVENTS_PATH}"
-        return ModalBot(Bot(url, fake, parts, tmp_path), fake)
+        return ModalBot(run_bot(fake, slack_parts(corpus_components, tmp_path), servers, **options), fake)
 
     yield start
     for server in servers:
