@@ -7,7 +7,7 @@ import json
 import os
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,18 +76,29 @@ class Indexer:
 
         return PrebuiltVectors.load(self.corpus_dir) if self.corpus_dir else None
 
-    def collect(self, new_paths: Sequence[Path] = ()) -> tuple[list[RawDocument], list[str], list[str]]:
-        """Documents to index: corpus, previously added sources that still exist, and `new_paths`.
+    def collect(
+        self, new_paths: Sequence[Path] = (), year: int | None = None
+    ) -> tuple[list[RawDocument], list[str], list[str], dict[str, int]]:
+        """Documents to index: corpus, previously added sources that still exist, and `new_paths`; and the
+        year of each source that has one given at index time.
 
-        A new path that cannot be read raises `DocumentError` before anything is changed.
+        `year` dates the documents of `new_paths` (`index --year`, winning over a PDF's creation year); a
+        path given again without it keeps the year it was given before. A new path that cannot be read raises
+        `DocumentError` before anything is changed.
         """
         raws = load_corpus(self.corpus_dir) if self.corpus_dir else []
         warnings: list[str] = []
         limit = self.max_document_bytes
-        # raises on bad input
-        fresh = [raw for path in new_paths for raw in load_path(path, max_bytes=limit, warnings=warnings)]
+        saved_years = self.store.source_years()
         # Remembered by the path given, not a symlink's target, so the next run finds the same documents.
         sources = [str(given_path(p)) for p in new_paths]
+        years = {s: y for s in sources if (y := year if year is not None else saved_years.get(s)) is not None}
+        # raises on bad input
+        fresh = [
+            _dated(raw, years.get(source))
+            for path, source in zip(new_paths, sources, strict=True)
+            for raw in load_path(path, max_bytes=limit, warnings=warnings)
+        ]
         for source in self.store.sources():
             if source in sources:
                 continue
@@ -95,12 +106,20 @@ class Indexer:
                 warnings.append(f"{source} no longer exists: its documents were removed from the index")
                 continue
             try:
-                raws.extend(load_path(Path(source), max_bytes=limit, warnings=warnings))
-                sources.append(source)
+                loaded = load_path(Path(source), max_bytes=limit, warnings=warnings)
             except DocumentError as err:
                 warnings.append(f"skipped {source}: {err}")
+                continue
+            raws.extend(_dated(raw, saved_years.get(source)) for raw in loaded)
+            sources.append(source)
+            if source in saved_years:
+                years[source] = saved_years[source]
         raws.extend(fresh)
-        return _unique_ids(_unique_files(raws)), _outermost(sources), warnings
+        kept = _outermost(sources)
+        if year is not None:
+            for source in sorted(set(years) - set(kept)):
+                warnings.append(f"{source} lies in a folder already indexed: give --year {year} with that folder")
+        return _unique_ids(_unique_files(raws)), kept, warnings, {s: y for s, y in years.items() if s in kept}
 
     def run(
         self,
@@ -109,8 +128,10 @@ class Indexer:
         rebuild: bool = False,
         progress: Callable[[int, int], None] | None = None,
         use_prebuilt: bool = True,
+        year: int | None = None,
     ) -> IndexReport:
-        """Bring the index up to date; `use_prebuilt=False` embeds everything that is not already indexed.
+        """Bring the index up to date; `use_prebuilt=False` embeds everything that is not already indexed;
+        `year` dates the documents of `new_paths` (see `collect`).
 
         Without new paths and `rebuild`, a run whose inputs (files, settings, versions) match the ones the
         active index was built from returns at once."""
@@ -119,7 +140,7 @@ class Indexer:
             inputs, unchanged = self._check()
             if unchanged is not None:
                 return unchanged
-        raws, sources, warnings = self.collect(new_paths)
+        raws, sources, warnings, years = self.collect(new_paths, year)
         docs = self._parse(raws, new_paths, warnings)
         chunks = [c for doc in docs for c in self.chunker.chunk(doc)]
         prebuilt = self.prebuilt if use_prebuilt else None
@@ -149,7 +170,7 @@ class Indexer:
         # and takes only vectors already kept, so a question never waits for them.
         seeded = self._sentence_vectors(chunks, prebuilt)
         report = self.store.sync(chunks, embed, rebuild=rebuild, progress=step)
-        self.store.set_sources(sources)
+        self.store.set_sources(sources, years)
         if inputs is not None and not warnings:
             # Fingerprinted before reading, so a file changed during the run differs next time. A run with
             # warnings is not remembered: the next one shows them again.
@@ -268,6 +289,13 @@ def _file_digest(path: Path) -> bytes:
 
 def _info(saved: dict[str, Any]) -> DocumentInfo:
     return DocumentInfo(**{**saved, "aliases": tuple(saved.get("aliases") or ())})
+
+
+def _dated(raw: RawDocument, year: int | None) -> RawDocument:
+    """`raw` with the year given at index time (unchanged without one)."""
+    if year is None or raw.info.year == year:
+        return raw
+    return replace(raw, info=replace(raw.info, year=year))
 
 
 def _unique_files(raws: list[RawDocument]) -> list[RawDocument]:

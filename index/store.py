@@ -21,7 +21,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -385,9 +385,16 @@ class IndexStore:
         """User files and folders that were indexed besides the bundled corpus."""
         return list(json.loads(self._registry_view().get("sources", "[]")))
 
-    def set_sources(self, sources: Sequence[str]) -> None:
+    def source_years(self) -> dict[str, int]:
+        """The year given at index time (`index --year`) to each remembered source that has one."""
+        saved = json.loads(self._registry_view().get("source_years", "{}"))
+        return {str(source): int(year) for source, year in saved.items()}
+
+    def set_sources(self, sources: Sequence[str], years: Mapping[str, int] | None = None) -> None:
+        """Remember the user's `sources` (files and folders), and the year given to those in `years`."""
         meta = self._registry_meta()
         meta["sources"] = json.dumps(sorted(set(sources)))
+        meta["source_years"] = json.dumps({s: years[s] for s in sorted(set(sources)) if years and s in years})
         self._registry().modify(metadata=meta)
         self._publish(meta, self._generation_named(meta.get(self._key)))
 

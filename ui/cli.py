@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p_index.add_argument("--if-needed", action="store_true", help="quiet when the index is already up to date")
     p_index.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        help="the year of the documents in PATHS (their place in comparisons over time; kept for later runs)",
+    )
+    p_index.add_argument(
         "--no-prebuilt", action="store_true", help="embed the bundled corpus too instead of using its prebuilt vectors"
     )
     p_index.add_argument(
@@ -161,6 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _cmd_index(parts: Parts, args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    if args.year is not None:
+        from assistant.limits import YEARS
+        from errors import InputError
+
+        if not args.paths:
+            raise InputError("--year dates the documents you add: give their files or folders too")
+        if not YEARS[0] <= args.year <= YEARS[1]:
+            raise InputError(f"the year {args.year} is not plausible; use {YEARS[0]} to {YEARS[1]}")
     if not (args.paths or args.rebuild or args.write_prebuilt):
         # Nothing to do is told before rich, the parser or Chroma loads (the index pointer, index/pointer.py).
         unchanged = parts.indexer.unchanged()
@@ -196,9 +210,11 @@ def _cmd_index(parts: Parts, args: argparse.Namespace) -> int:
             def update(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            report = parts.indexer.run(args.paths, rebuild=args.rebuild, progress=update, use_prebuilt=use_prebuilt)
+            report = parts.indexer.run(
+                args.paths, rebuild=args.rebuild, progress=update, use_prebuilt=use_prebuilt, year=args.year
+            )
     else:  # no bar in logs and pipes: it would only leave blank lines behind
-        report = parts.indexer.run(args.paths, rebuild=args.rebuild, use_prebuilt=use_prebuilt)
+        report = parts.indexer.run(args.paths, rebuild=args.rebuild, use_prebuilt=use_prebuilt, year=args.year)
     elapsed = time.perf_counter() - started
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {_safe(warning)}")
