@@ -2,15 +2,19 @@
 
 No model is involved: a question is scored against two small profiles, function words (articles,
 pronouns, auxiliaries, prepositions, question words) and word-shape cues ("ij", "sch", "-atie" vs "th",
-"wh", "-tion"). Function words decide almost every question, spelling cues break the rest. Words in
+"wh", "-tion"), and the domain glossary's two sides (an English term such as "return" or "resettlement",
+a Dutch one such as "hervestiging"), which decide a bare topic of a comparison ("climate change"). Function
+words decide almost every question, spelling cues and glossary terms break the rest. Words in
 quotes and capitalised words inside a sentence are usually terms or names ("What is the 'blauwe kaart'?",
 "Wat is de EU Blue Card?"), so they count for little. Without any evidence the caller's default wins.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
+from assistant.glossary import glossary, lookup
 from assistant.types import Language
 
 # Weights: 3 = only ever seen in this language in questions, 2 = strong, 1 = common in the other
@@ -113,6 +117,10 @@ _QUOTED_WEIGHT = 0.2
 _NAME_WEIGHT = 0.3
 # Spelling cues are weaker evidence than a clear function word: one word's cues count at most this much.
 _MAX_CUE_PER_WORD = 1.2
+# A word that is a term on one side of the glossary only: as strong as one word's spelling cues, so a bare
+# topic is decided by it and a question by its function words (gold set: 343 of 343 questions detected
+# right with and without it; topics "return", "blue card", "climate change" were Dutch without it).
+_GLOSSARY_WEIGHT = 1.2
 
 _NAMES: dict[Language, dict[Language, str]] = {
     "nl": {"nl": "Nederlands", "en": "Engels"},
@@ -146,9 +154,31 @@ def _scores(text: str) -> tuple[float, float]:
             en += weight * en_word
             continue
         bare = lower.replace("'", "")
+        english_term, dutch_term = _glossary_sides(bare)
+        if english_term != dutch_term:
+            nl += weight * _GLOSSARY_WEIGHT * dutch_term
+            en += weight * _GLOSSARY_WEIGHT * english_term
+            continue
         nl += weight * min(_MAX_CUE_PER_WORD, sum(w for p, w in _DUTCH_CUES if p.search(bare)))
         en += weight * min(_MAX_CUE_PER_WORD, sum(w for p, w in _ENGLISH_CUES if p.search(bare)))
     return nl, en
+
+
+def _glossary_sides(word: str) -> tuple[bool, bool]:
+    """Whether `word` is an English glossary term (an entry of its own or a word of one) and whether it is
+    a word of a Dutch equivalent; a word on both sides ("pact", "Frontex") is evidence for neither."""
+    if len(word) <= 3:  # "EU", "VN", "ACP": abbreviations read the same in both languages
+        return False, False
+    english, dutch = _glossary_words()
+    return bool(lookup(word)) or word in english, word in dutch
+
+
+@functools.lru_cache(maxsize=1)
+def _glossary_words() -> tuple[frozenset[str], frozenset[str]]:
+    entries = glossary()
+    english = frozenset(w for key in entries for w in key if len(w) > 3)  # as the glossary stems them
+    dutch = frozenset(w for values in entries.values() for v in values for w in v.lower().split() if len(w) > 3)
+    return english, dutch
 
 
 def _weighted_words(text: str) -> list[tuple[str, float]]:

@@ -163,3 +163,27 @@ def test_language_name_in_both_languages() -> None:
     assert language_name("nl", "en") == "Dutch"
     assert language_name("en", "en") == "English"
     assert language_name("en", "nl") == "Engels"
+
+
+@pytest.mark.parametrize(
+    ("topic", "lang"),
+    [
+        ("climate change", "en"),
+        ("return", "en"),
+        ("blue card", "en"),
+        ("resettlement", "en"),
+        ("border procedure", "en"),
+        ("klimaatverandering", "nl"),
+        ("terugkeer", "nl"),
+        ("hervestiging", "nl"),
+        ("blauwe kaart", "nl"),
+    ],
+)
+def test_a_bare_topic_is_read_by_the_glossary_side_it_is_on(topic: str, lang: str) -> None:
+    # A comparison's topic often has no function word: "compare climate change" must answer in English.
+    assert detect_language(topic) == lang
+
+
+def test_a_glossary_term_does_not_outvote_function_words() -> None:
+    assert detect_language("Wat zegt het pact over return en resettlement?") == "nl"
+    assert detect_language("What does the strategy say about terugkeer?") == "en"
