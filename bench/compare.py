@@ -152,9 +152,11 @@ def calibrate(comparer: Comparer, items: list[GoldItem]) -> None:
                 f"    {name:<10} AUC {auc:.2f} (median {statistics.median(a):.3f} against {statistics.median(b):.3f})"
             )
         for gap in (0.023, 0.03, 0.04, 0.05):
-            for cover in (1.01, 0.6):
+            for cover, floored in ((1.01, True), (0.6, True), (0.6, False), (0.8, False)):
 
-                def rule(x: Signal, gap: float = gap, cover: float = cover) -> bool:
+                def rule(x: Signal, gap: float = gap, cover: float = cover, floored: bool = floored) -> bool:
+                    if not floored and x[2] >= cover:  # the words alone, whatever the similarity
+                        return True
                     return x[0] >= check.min_similarity and (x[1] >= -gap or x[2] >= cover)
 
                 kept, marked = sum(map(rule, pos)) / len(pos), sum(not rule(x) for x in neg) / len(neg)
@@ -162,6 +164,7 @@ def calibrate(comparer: Comparer, items: list[GoldItem]) -> None:
                 print(
                     f"    similarity >= {check.min_similarity}, gap <= {gap}"
                     + (f" or coverage >= {cover}" if cover <= 1 else "")
+                    + ("" if floored else " (the coverage without the similarity floor)")
                     + f": keeps {kept:.2f}, marks {marked:.2f}; keeps {in_comparisons:.2f} in comparisons"
                 )
 

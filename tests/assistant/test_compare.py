@@ -268,3 +268,67 @@ def test_a_question_compares_when_it_names_two_documents_or_asks_over_time(
     corpus_components: Parts, question: str, compares: bool
 ) -> None:
     assert corpus_components.comparer.comparative(question) is compares
+
+
+# ------------------------------------------------------------------------------ what each document is searched with
+
+
+def test_the_search_leaves_out_the_author_and_the_documents_names_and_years(corpus_components: Parts) -> None:
+    reader = corpus_components.comparer._reader()
+    searched = reader.searched("Hoe keek de Commissie in 2011 en in 2026 naar hervestiging?", "nl")
+    # "de Commissie" wrote every passage: searched for, it finds the passages that name it ("De Commissie zal:").
+    assert "commissie" not in fold(searched) and "2011" not in searched and "hervestiging" in searched
+    # A name of an instrument stays, and so does a topic that is only the author.
+    assert "EU-talentenpool" in reader.searched("Hoe ontwikkelde de EU-talentenpool zich?", "nl")
+    assert "Afrikaanse Unie" in reader.searched("Hoe keek de EU naar de Afrikaanse Unie?", "nl")
+    assert reader.searched("de Commissie", "nl") == "de Commissie"
+
+
+def test_clauses_naming_different_documents_keep_their_names_for_the_scope(corpus_components: Parts) -> None:
+    reader = corpus_components.comparer._reader()
+    question = "Wat kondigde het pact van 2020 aan over hervestiging, en wat zegt het verslag van 2022 daarover?"
+    searched = reader.searched(question, "nl", ["pact-2020", "report-2022"])
+    assert "pact van 2020" in searched and "verslag van 2022" in searched
+    # So that retrieval searches each document with its own clause.
+    parts = dict(reader.scoper.scope(searched, ["pact-2020", "report-2022"]).parts)
+    assert "pact van 2020" in parts["pact-2020"] and "verslag van 2022" in parts["report-2022"]
+
+
+def test_an_english_topic_is_searched_with_the_dutch_terms_too(corpus_components: Parts) -> None:
+    reader = corpus_components.comparer._reader()
+    assert "permanent korps" in reader.searched("How did the standing corps change from 2020 to 2026?", "en")
+    # A short English topic read as Dutch: its words are in no passage, so their Dutch terms are added.
+    assert "blauwe kaart" in reader.searched("blue card", "nl")
+    assert reader.searched("terugkeer", "nl") == "terugkeer"
+
+
+def test_a_short_topic_a_document_names_is_addressed_below_the_similarity_floor(corpus_components: Parts) -> None:
+    comparer = corpus_components.comparer
+    readmission = {e.year: e for e in comparer.compare("readmission", language="en").entries}
+    # The 2011 GAMM's best passage is 0.77 similar to the one word, but its sentence names "overname".
+    assert readmission[2011].addressed and any("overname" in fold(c.text) for c in readmission[2011].sentences)
+    blue_card = {e.year: e for e in comparer.compare("blue card").entries}
+    assert blue_card[2020].addressed and any("blauwe kaart" in fold(c.text) for c in blue_card[2020].sentences)
+
+
+def test_a_comparison_of_the_five_documents_shows_three_passages_of_each(corpus_components: Parts) -> None:
+    comparison = corpus_components.comparer.compare("terugkeer")
+    assert len(comparison.entries) == 5 and all(e.addressed for e in comparison.entries)
+    assert all(len(e.sources) == 3 for e in comparison.entries)
+    assert len(comparison.sources) == 15
+
+
+def test_a_user_document_indexed_with_a_year_takes_its_place_in_year_order(tmp_path: Path) -> None:
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    note = tmp_path / "nota-terugkeer.md"
+    note.write_text(
+        "# Nota over terugkeer\n\nDe terugkeer van afgewezen asielzoekers vraagt om betere samenwerking met de "
+        "landen van herkomst en om steun bij vrijwillige terugkeer.\n",
+        encoding="utf-8",
+    )
+    parts = build_assistant(load_settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=corpus))
+    parts.indexer.run([note], year=2020)  # `policy-assistant index nota-terugkeer.md --year 2020`
+    comparison = parts.comparer.compare("terugkeer")
+    assert [e.year for e in comparison.entries] == [2019, 2020, 2021]
+    assert comparison.entries[1].doc_id == "nota-terugkeer" and comparison.entries[1].addressed
+    assert "2020 · Nota over terugkeer" in comparison.text
