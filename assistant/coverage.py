@@ -141,12 +141,17 @@ _UNITS_NL = r"(?:een|twee|drie|vier|vijf|zes|zeven|acht|negen)"
 _TENS_NL = r"(?:twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig)"
 _UNITS_EN = r"(?:one|two|three|four|five|six|seven|eight|nine)"
 _TENS_EN = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+# Dutch "ten" before these is no number ("ten volle", "ten opzichte van", "ten minste").
+_DUTCH_TEN = (
+    r"(?:volle|opzichte|minste|behoeve|aanzien|slotte|gunste|laste|tijde|dele|einde|grondslag|uitvoer|onrechte|"
+    r"zuiden|noorden|oosten|westen|hoogste|eerste|tweede|derde|spoedigste|koste|overstaan|gevolge|bate)\b"
+)
 # A number written out, not "een"/"one" alone (an article): "drie", "zeventig", "vijfentwintig", "twenty-five",
 # "dertien", "tientallen"; and a scale after it ("ruim twee miljoen").
 _COUNT_WORD = re.compile(
     rf"\b(?:{_QUALIFIER}\s+)?(?:(?:{_UNITS_NL}[eë]n)?{_TENS_NL}|(?:twee|drie|vier|vijf|zes|zeven|acht|negen)|"
     rf"tien|elf|twaalf|dertien|veertien|vijftien|zestien|zeventien|achttien|negentien|honderd|duizend|"
-    rf"{_TENS_EN}(?:-{_UNITS_EN})?|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    rf"{_TENS_EN}(?:-{_UNITS_EN})?|two|three|four|five|six|seven|eight|nine|ten(?!\s+{_DUTCH_TEN})|eleven|twelve|thirteen|"
     rf"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|hundred|thousand|tientallen|honderden|duizenden|"
     rf"dozens|hundreds|thousands)(?:\s+{_SCALE})?\s+[a-z]",
     re.I,
@@ -210,9 +215,13 @@ _NOT_PERSON = frozenset(
 ) | frozenset(fold(m) for m in _MONTH.split("|"))
 
 
+# A web address: its numbers ("…/migration-2025#…") are no years or quantities of what the sentence says.
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:eu|europa\.eu|int|org|com|net)/\S*", re.I)
+
+
 def _quantities(text: str) -> str:
-    """`text` with the numbers that are not quantities (references, dates, ordinals) blanked out."""
-    return _NOT_QUANTITY.sub(" ", text)
+    """`text` with the numbers that are not quantities (references, dates, ordinals, web addresses) blanked out."""
+    return _NOT_QUANTITY.sub(" ", _URL.sub(" ", text))
 
 
 def money_in(text: str) -> list[str]:
@@ -228,8 +237,10 @@ def durations_in(text: str) -> list[str]:
 
 
 def years_in(text: str) -> set[int]:
-    """The years `text` names (not those inside document references such as COM(2020) 609 or 2016/399)."""
-    cleaned = re.sub(r"\b(?:COM|SWD|JOIN)\s*\(\d{4}\)|\(EU\)\s*\d+/\d+|\b\d+/\d{4}\b|\b\d{4}/\d+\b", " ", text)
+    """The years `text` names (not those inside document references such as COM(2020) 609 or 2016/399, nor in
+    web addresses)."""
+    cleaned = _URL.sub(" ", text)
+    cleaned = re.sub(r"\b(?:COM|SWD|JOIN)\s*\(\d{4}\)|\(EU\)\s*\d+/\d+|\b\d+/\d{4}\b|\b\d{4}/\d+\b", " ", cleaned)
     return {int(y) for y in _YEAR.findall(cleaned)}
 
 
@@ -369,6 +380,19 @@ def _tie(ask: Ask, sentence: frozenset[str], context: frozenset[str], w: Coverag
 TimeFit = Literal["met", "mismatch", "silent"]
 
 
+# A year a sentence compares its figure with ("net als in 2021", "in vergelijking met dezelfde periode in 2021",
+# "tegen 38,5 % in 2020", "compared with 2021", "(2019: 42 000)"): not the year the sentence is about.
+_COMPARED_YEAR = re.compile(
+    r"\b(?:net als|evenals|zoals|as|like|than|dan)\s+(?:in|voor|for)\s+(?:\w+\s+){0,2}?(?:19|20)\d\d\b"
+    r"|\b(?:in vergelijking met|vergeleken met|ten opzichte van|tegenover|compared (?:with|to)|as against|"
+    r"versus|vs\.?)\s+(?:[\w%.,]+\s+){0,5}?(?:19|20)\d\d\b"
+    r"|\btegen\s+(?:\w+\s+)?[\d.,]+(?:\s*%|\s+\w+)?\s+in\s+(?:19|20)\d\d\b"
+    r"|\((?:19|20)\d\d\s*:\s*[^)]*\)"
+    r"|\b(?:ter vergelijking|by comparison|for comparison|in comparison)\b[^.;]*",
+    re.I,
+)
+
+
 def _time_fit(constraint: Constraint, text: str) -> TimeFit:
     if constraint.so_far and constraint.start is None:
         return "met"
@@ -378,6 +402,8 @@ def _time_fit(constraint: Constraint, text: str) -> TimeFit:
     low = constraint.start if constraint.start is not None else -10_000
     high = constraint.end if constraint.end is not None else 10_000
     within = {y for y in years if low <= y <= high}
+    if not within and not years_in(_COMPARED_YEAR.sub(" ", text)):
+        return "silent"  # it names only the years it compares with: its own is its context's or its document's
     if not within:
         return "mismatch"
     if constraint.half:
@@ -559,7 +585,10 @@ def _finding(
             return _gives_reason(ask, r.evidence, w)
         return True
 
-    good = [r for r in readings if answers(r)]
+    # What the answer is a value of, when the documents never say it ("Which contractor …", "How many
+    # squads …" over documents without the word): no sentence names one.
+    unsaid = typed and any(c.absent and not c.verb and fold(c.text) in fold(ask.subject) for c in ask.focus)
+    good = [r for r in readings if answers(r)] if not unsaid else []
     if good:
         best = max(good, key=lambda r: (r.tie, len(r.values), -r.evidence.source.n))
         return Finding(ask, "answered", best.evidence)

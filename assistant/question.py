@@ -70,7 +70,7 @@ Noorwegen|Norway|noorse,norwegian
 Zwitserland|Switzerland|zwitserse,swiss
 IJsland|Iceland|ijslandse,icelandic
 Liechtenstein|Liechtenstein|
-Verenigd Koninkrijk|United Kingdom|britse,british,vk,uk
+Verenigd Koninkrijk|United Kingdom|britse,british,vk,uk,britain,great britain,groot-brittannie
 Verenigde Staten|United States|amerikaanse,american,vs,usa
 Canada|Canada|canadese,canadian
 Australië|Australia|australische,australian
@@ -249,6 +249,7 @@ class Concept:
     verb: bool = False  # a verb: the documents often say it with another one, so it counts for less
     name: bool = False  # part of a named thing of the question (an entity constraint's words)
     guessed: bool = False  # an English word the glossary lacks, kept as it is: the documents may say it otherwise
+    absent: bool = False  # no chunk of the index holds any of its terms (idf 0): the documents never say it
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,19 @@ class QuestionAnalysis:
     @property
     def focus(self) -> tuple[Concept, ...]:
         return tuple(dict.fromkeys(c for a in self.asks for c in a.focus))
+
+    @property
+    def understood(self) -> bool:
+        """Whether the documents' vocabulary knows what each thing asked is about: a focus word of its subject
+        (of its focus, when it names none) with Dutch terms that are no guess and that some chunk holds.
+        "Which planet is closest to the sun?" is not understood: no word of it is the documents'."""
+        return bool(self.asks) and all(_knows_subject(a) for a in self.asks)
+
+
+def _knows_subject(ask: Ask) -> bool:
+    known = [c for c in ask.focus if c.terms and not c.guessed and not c.absent]
+    subject = fold(ask.subject)
+    return any(fold(c.text) in subject for c in known) if subject else bool(known)
 
 
 # ------------------------------------------------------------------------------------------ question words
@@ -548,8 +562,26 @@ def _ask(text: str, language: Language, idf: Mapping[str, float], is_document: _
         focus = tuple(replace(c, verb=True) if fold(c.text) == finite else c for c in focus)
     named = {t for c in entities for g in c.groups for t in g}
     focus = tuple(replace(c, name=True) if set(c.terms) & named else c for c in focus)
+    if expects == "place":
+        focus = _without_type_nouns(focus)
     constraints = _time_constraints(folded) + places_here + entities
     return Ask(text, expects, constraints, focus, _subject(text), plural, also)
+
+
+# The nouns a place question asks its answer by ("welke landen", "which cities"): they name the answer's type,
+# which the answering sentence gives by naming the places ("Syrië, Afghanistan en Venezuela"), not the focus.
+_PLACE_NOUNS = frozenset(
+    _split(
+        "land landen stad steden plaats plaatsen regio regio's locatie locaties country countries city cities "
+        "place places region regions location locations"
+    )
+)
+
+
+def _without_type_nouns(focus: tuple[Concept, ...]) -> tuple[Concept, ...]:
+    """The focus of a place question without the noun that says it asks for places, when something is left."""
+    kept = tuple(c for c in focus if fold(c.text) not in _PLACE_NOUNS)
+    return kept if any(not c.verb for c in kept) else focus
 
 
 _QUESTION_WORD_NL = re.compile(
@@ -601,7 +633,10 @@ def _inherit(ask: Ask, first: Ask, *, follow_up: bool = False) -> Ask:
         )
     focus = ask.focus
     if follow_up or sum(not c.verb for c in focus) < 2:
-        focus += tuple(c for c in first.focus if c not in focus and not (follow_up and "entity" in kinds and c.name))
+        taken = first.focus
+        if not follow_up and _POINTS_BACK.search(fold(ask.text)) and any(c.name for c in first.focus):
+            taken = tuple(c for c in first.focus if c.name)  # "…, en hoe lang loopt het?": "het" is the named thing
+        focus += tuple(c for c in taken if c not in focus and not (follow_up and "entity" in kinds and c.name))
     expects, also, plural = ask.expects, ask.also, ask.plural
     if expects == "percentage" and first.expects == "money" and "money" not in also:
         also += ("money",)  # "…, en welk deel daarvan ging naar Afrika?": a share of an amount, or an amount
@@ -615,6 +650,11 @@ def _inherit(ask: Ask, first: Ask, *, follow_up: bool = False) -> Ask:
         expects, also, plural = first.expects, first.also, first.plural
     return Ask(ask.text, expects, constraints, focus, ask.subject or first.subject, plural, also)
 
+
+# A pronoun by which a later part of a question points back to what the first part named.
+_POINTS_BACK = re.compile(
+    r"\b(?:it|its|they|them|their|hij|zij|ervan|daarvan|hiervan)\b|\b(?:het|ze|dit|dat|deze|die|this|that|these|those)\W*$"
+)
 
 # Nouns of a change: the size of one is a count or a percentage.
 _CHANGE = re.compile(
@@ -844,7 +884,7 @@ def _concept(text: str, found: tuple[str, ...], idf: Mapping[str, float], verb: 
     weights = [idf[t] for t in found if t in idf]
     if weights and max(weights) == 0.0:
         # No chunk holds it: as rare as a word gets. Nothing can meet it, and what it asks is not there.
-        return Concept(text, found, ABSENT_WEIGHT, verb)
+        return Concept(text, found, ABSENT_WEIGHT, verb, absent=True)
     return Concept(text, found, max(weights) if weights else 1.0, verb)
 
 
@@ -882,6 +922,18 @@ def _subject(text: str) -> str:
         phrase = after[cut + 1 : cut + 7]
     while phrase and fold(phrase[-1]) in _FRAME:
         phrase.pop()
-    while phrase and (fold(phrase[0]) in _UNIT_WORDS or fold(phrase[0]) in ("de", "het", "een", "the", "a", "an")):
-        phrase.pop(0)
+    while phrase and (fold(phrase[0]) in _UNIT_WORDS or fold(phrase[0]) in _SUBJECT_EDGE | _SHARE_WORDS):
+        phrase.pop(0)  # "of the Member States' …", "deel van de mensen …": the thing, not its share or article
+    while phrase and fold(phrase[-1]) in _SUBJECT_EDGE:
+        phrase.pop()  # "… mensen die": a relative clause's start
     return " ".join(phrase)
+
+
+# Words that neither start nor end the name of what an answer is a value of.
+_SUBJECT_EDGE = frozenset(
+    _split(
+        "de het een der van in op bij onder uit met aan over die dat wie welke the a an of in on at under from "
+        "with who that which whose whom"
+    )
+)
+_SHARE_WORDS = frozenset(_split("deel aandeel share part proportion fraction"))

@@ -120,7 +120,7 @@ def project_system(parts: Parts) -> System:
 
 def peer_systems(parts: Parts, log: Callable[[str], None]) -> list[System]:
     """The three peers of issue 13 over the documents the index reads, their vectors from the cache."""
-    raws, _, warnings = parts.indexer.collect()
+    raws, _, warnings, _ = parts.indexer.collect()
     for warning in warnings:
         log(f"warning: {warning}")
     texts = document_texts(raws)

@@ -12,6 +12,7 @@ import pytest
 from assistant.answer import ExtractiveAnswerer, GenerativeAnswerer
 from assistant.core import Assistant, Delta, Done
 from assistant.coverage import VerdictLineFilter, check, combine, parse_stated, values_in
+from assistant.lexical import terms
 from assistant.llm import OpenAIChat
 from assistant.question import analyse
 from assistant.types import Answer, Language, Mode, Source
@@ -153,6 +154,64 @@ def test_more_number_words_count() -> None:
     assert values_in("Twenty-five member states submitted a plan.", "count")
     assert values_in("Er lopen tientallen projecten.", "count")
     assert not values_in("Een aantal landen doet mee.", "count")  # "een" is an article, not a number
+
+
+def test_a_year_the_sentence_compares_with_is_not_its_own() -> None:
+    # "net als in 2021", "tegen … in 2021", "Ter vergelijking: … 2019" name the year compared with; the sentence's
+    # own year is its document's (dev split: 2 answered items were partial on the compared year).
+    question = "Welke lidstaten ontvingen in 2022 de meeste asielaanvragen?"
+    said = (
+        "Afghanen dienden de meeste aanvragen in, en net als in 2021 ontvingen Duitsland, Frankrijk en Spanje de "
+        "meeste asielaanvragen."
+    )
+    assert verdict(question, said).coverage == "answered"
+    assert verdict(question, said, year=2021).coverage == "partial"  # a 2021 document: the figure is 2021's
+    compared = "Ter vergelijking: in dezelfde periode van 2019 waren dat er 375 288."
+    assert verdict(question, f"{compared} {said}").coverage == "answered"  # nor the sentence before it
+    against = "In de eerste zeven maanden werden bijna 480 000 asielaanvragen ingediend, tegen 290 000 in 2021."
+    assert verdict("Hoeveel asielaanvragen werden in 2022 ingediend?", against).coverage == "answered"
+
+
+def test_a_web_address_holds_no_year_and_no_count() -> None:
+    footnote = source(
+        "https://ec.europa.eu/eurostat/web/interactive-publications/migration-2025#protection; de drie "
+        "belangrijkste landen van herkomst zijn Syrië, Afghanistan en Venezuela.",
+        footnote=12,
+        context="Alleen al in 2024 kregen ongeveer 438 000 asielzoekers bescherming.",
+    )
+    question = "Uit welke drie landen van herkomst kwamen de meeste asielzoekers die in 2024 bescherming kregen?"
+    assert check(analyse(question, "nl"), [footnote]).coverage == "answered"
+    assert not values_in("Zie https://home-affairs.ec.europa.eu/news/2022-07/item_1 voor de verklaring.", "count")
+
+
+def test_dutch_ten_is_no_number() -> None:
+    assert not values_in("De lidstaten worden ten volle ondersteund, ten opzichte van vorig jaar.", "count")
+    assert values_in("Ten member states took part.", "count")
+
+
+def test_a_value_of_something_the_documents_never_name_does_not_answer() -> None:
+    # No chunk holds "contractant" or "aannemer": an organisation in a sentence is no contractor.
+    idf = {t: 0.0 for t in terms("contractant contractanten aannemer")}
+    idf |= {t: 3.0 for t in terms("externe studie digitalisering asiel")}
+    said = source("Het Asielagentschap voert de externe studie over digitalisering van asiel uit.")
+    contractor = analyse("Which contractor carries out the external study on digitalising asylum?", "en", idf)
+    assert check(contractor, [said]).coverage == "partial"
+    organisation = analyse("Which organisation carries out the external study on digitalising asylum?", "en", idf)
+    assert check(organisation, [said]).coverage == "answered"
+
+
+def test_a_later_part_pointing_back_is_about_the_named_thing() -> None:
+    question = (
+        "Wat is onder het vrijwillige solidariteitsmechanisme de voorkeursvorm van solidariteit, en hoe lang loopt het?"
+    )
+    said = (
+        "Herplaatsing is de voorkeursvorm van solidariteit, maar de lidstaten kunnen ook financiële bijdragen "
+        "leveren. In juni 2022 is een vrijwillig solidariteitsmechanisme ingesteld. Het mechanisme wordt na één "
+        "jaar stopgezet."
+    )
+    result = verdict(question, said)
+    assert result.coverage == "answered", result.missing
+    assert result.answering[1].text.startswith("Het mechanisme wordt na één jaar")
 
 
 def test_a_why_question_is_not_answered_by_its_own_premise() -> None:

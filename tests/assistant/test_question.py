@@ -97,6 +97,40 @@ def test_english_focus_maps_to_dutch_terms_through_the_glossary() -> None:
     assert [c.terms for c in kept] == [tuple(terms("hotspots"))]
 
 
+def test_english_words_the_glossary_gained() -> None:
+    # Dev split: "Green Paper", "ACP", "programmes", "home affairs" had no Dutch and left answered items partial.
+    green = analyse("When did the Commission plan a Green Paper on economic migration?", "en").constraints
+    assert [c.groups for c in green if c.kind == "entity"] == [(tuple(terms("groenboek")),)]
+    focus = analyse("How many home affairs programmes were approved?", "en").focus
+    assert [c.terms for c in focus] == [tuple(terms(w)) for w in ("binnenlandse zaken", "programma", "goedkeuring")]
+    britain = analyse("Which governments agreed the trial scheme on small-boat trips to Britain?", "en").constraints
+    assert [c.text for c in britain if c.kind == "place"] == ["Verenigd Koninkrijk"]
+
+
+def test_a_place_question_s_own_noun_is_no_focus() -> None:
+    # "welke landen" says the answer is places; the sentence names them ("Syrië, Afghanistan en Venezuela").
+    focus = analyse("Uit welke landen kwamen de meeste aanvragers?", "nl").asks[0].focus
+    assert [c.text for c in focus] == ["kwamen", "meeste", "aanvragers"]
+    assert [c.text for c in analyse("Welke landen?", "nl").asks[0].focus] == ["landen"]  # nothing else to go by
+
+
+def test_a_later_part_pointing_back_takes_the_first_part_s_named_thing() -> None:
+    question = (
+        "Wat is onder het vrijwillige solidariteitsmechanisme de voorkeursvorm van solidariteit, en hoe lang loopt het?"
+    )
+    asks = analyse(question, "nl").asks
+    assert [c.text for c in asks[1].focus] == ["loopt", "solidariteitsmechanisme"]  # "het": the mechanism
+
+
+def test_a_question_in_words_the_documents_lack_is_not_understood() -> None:
+    # Far passages stand only for a question the check understands (assistant.core): what it asks about must be
+    # the documents' vocabulary.
+    idf = {t: 2.0 for t in terms("asielaanvragen zee")}
+    assert analyse("How many asylum applications were lodged in 2023?", "en", idf).understood
+    assert not analyse("Which planet is closest to the sun?", "en", idf).understood
+    assert not analyse("What is the boiling point of water at sea level?", "en", idf).understood  # "sea" only
+
+
 def test_a_question_of_two_parts_asks_two_things_and_the_second_keeps_the_period() -> None:
     asks = analyse(
         "Hoeveel onderdanen keerden in 2021 terug, en hoeveel van hen waren afgewezen asielzoekers?", "nl"
