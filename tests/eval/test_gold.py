@@ -2,6 +2,8 @@
 
 Self-contained: no project imports. Every item is checked on its own (parametrised,
 so a failure names the item id); set-level checks cover ids and the required mix.
+The per-item checks also run over the untuned holdout set in eval/holdout/*.jsonl;
+the set-level mix, split and size checks look at eval/gold only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLD_DIR = ROOT / "eval" / "gold"
+HOLDOUT_DIR = ROOT / "eval" / "holdout"
 CORPUS_DIR = ROOT / "corpus"
 MANIFEST_PATH = CORPUS_DIR / "manifest.json"
 
@@ -69,9 +72,13 @@ def gold_files() -> list[Path]:
     return sorted(GOLD_DIR.glob("*.jsonl"))
 
 
-def load_items() -> list[tuple[str, int, dict]]:
+def holdout_files() -> list[Path]:
+    return sorted(HOLDOUT_DIR.glob("*.jsonl"))
+
+
+def load_items(paths: list[Path] | None = None) -> list[tuple[str, int, dict]]:
     out = []
-    for path in gold_files():
+    for path in gold_files() if paths is None else paths:
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -80,6 +87,9 @@ def load_items() -> list[tuple[str, int, dict]]:
 
 
 ITEMS = load_items()
+HOLDOUT_ITEMS = load_items(holdout_files())
+# per-item checks: the gold set and the holdout set
+ENTRIES = ITEMS + HOLDOUT_ITEMS
 
 
 def _param_id(entry: tuple[str, int, dict]) -> str:
@@ -111,6 +121,12 @@ def test_ids_unique():
     counts = Counter(item.get("id") for _f, _l, item in ITEMS)
     dupes = sorted(str(k) for k, v in counts.items() if v > 1)
     assert not dupes, f"duplicate ids: {dupes}"
+
+
+def test_holdout_ids_unique_and_apart_from_gold():
+    counts = Counter(item.get("id") for _f, _l, item in ENTRIES)
+    dupes = sorted(str(k) for k, v in counts.items() if v > 1)
+    assert not dupes, f"duplicate ids across gold and holdout: {dupes}"
 
 
 def test_mix_size():
@@ -160,7 +176,7 @@ def test_all_documents_covered():
 # --------------------------------------------------------------------------- item level
 
 
-@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_param_id)
 def test_fields_and_types(entry):
     _f, _l, item = entry
     for field, typ in REQUIRED.items():
@@ -178,7 +194,7 @@ def test_fields_and_types(entry):
     assert len(item["key_facts"]) <= MAX_KEY_FACTS, "too many key facts"
 
 
-@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_param_id)
 def test_coverage_fields(entry):
     _f, _l, item = entry
     coverage = item.get("coverage", "not_covered" if item["kind"] == "unanswerable" else "answered")
@@ -195,7 +211,7 @@ def test_coverage_fields(entry):
     assert not found, f"absent_terms found in the corpus: {found}"
 
 
-@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_param_id)
 def test_unanswerable_consistency(entry):
     _f, _l, item = entry
     unanswerable = item["kind"] == "unanswerable"
@@ -210,7 +226,7 @@ def test_unanswerable_consistency(entry):
         assert item["section"] is not None, "answerable items need a section"
 
 
-@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_param_id)
 def test_history(entry):
     _f, _l, item = entry
     if item["kind"] != "followup":
@@ -228,7 +244,7 @@ def test_history(entry):
     assert history[-1]["role"] == "assistant", "history must end with the assistant turn"
 
 
-@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_param_id)
 def test_doc_section_evidence_shapes(entry):
     _f, _l, item = entry
     if item["doc"] is None:
@@ -255,7 +271,7 @@ def test_doc_section_evidence_shapes(entry):
         assert doc in known, f"unknown doc id {doc!r}"
 
 
-@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_param_id)
 def test_evidence_verbatim(entry):
     _f, _l, item = entry
     if item["doc"] is None:
@@ -267,7 +283,7 @@ def test_evidence_verbatim(entry):
         assert norm(quote) in doc_text(doc), f"evidence not found verbatim in {doc}: {quote[:80]!r}"
 
 
-@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_param_id)
 def test_section_heading_in_document(entry):
     _f, _l, item = entry
     if item["doc"] is None:
@@ -277,7 +293,7 @@ def test_section_heading_in_document(entry):
         assert norm(section) in doc_text(doc), f"section heading not found in {doc}: {section!r}"
 
 
-@pytest.mark.parametrize("entry", ITEMS, ids=_param_id)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_param_id)
 def test_key_facts_supported(entry):
     _f, _l, item = entry
     if item["doc"] is None:
