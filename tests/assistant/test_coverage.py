@@ -274,6 +274,108 @@ def test_a_contractor_question_needs_an_organisation() -> None:
     assert result.coverage == "partial" and result.missing[0].startswith("organisation")
 
 
+def test_a_count_of_other_things_does_not_answer_a_question_counting_a_noun_of_two_words() -> None:
+    question = "How many asylum seekers had been relocated under the voluntary solidarity mechanism?"
+    states = verdict(
+        question,
+        "Naast 18 lidstaten hebben ook Noorwegen en Zwitserland de verklaring voor het vrijwillig "
+        "solidariteitsmechanisme ondertekend.",
+        language="en",
+    )
+    assert states.coverage == "partial", states.missing
+    people = verdict(
+        question, "Onder het vrijwillig solidariteitsmechanisme zijn 1 200 asielzoekers herplaatst.", language="en"
+    )
+    assert people.coverage == "answered"
+
+
+def test_a_list_question_is_not_answered_by_how_many_there_are() -> None:
+    question = "Welke beroepen heeft de EU-talentenpool geïdentificeerd?"
+    count = verdict(question, "De EU-talentenpool heeft al 42 beroepen geïdentificeerd waarvoor er tekorten zijn.")
+    assert count.coverage == "partial" and count.missing[0].startswith("opsomming")
+    named = verdict(
+        question, "De EU-talentenpool heeft de beroepen verpleegkundige, lasser en chauffeur geïdentificeerd."
+    )
+    assert named.coverage == "answered"
+
+
+def test_a_phrase_between_commas_or_after_a_colon_is_no_list() -> None:
+    assert not values_in("De pool, het eerste instrument op EU-niveau dat werkgevers koppelt, zal helpen.", "list")
+    assert not values_in("Zie het werk van de OESO: Building an EU Talent Pool, 2019.", "list")
+    assert values_in("Zij komen vooral uit Syrië, Afghanistan en Venezuela.", "list")
+    assert values_in("Het gaat om opvang, terugkeer, integratie, grensbeheer.", "list")
+    assert values_in("De instrumenten: a) migratieprofielen b) migratiemissies.", "list")
+
+
+def test_a_list_question_needs_its_noun_not_a_compound_that_starts_with_it() -> None:
+    question = "Welke beroepen heeft de EU-talentenpool geïdentificeerd?"
+    other = verdict(
+        question, "De EU-talentenpool helpt de beroepsbevolking te activeren en heeft tekorten geïdentificeerd."
+    )
+    assert other.coverage == "partial"
+    own = verdict(question, "De EU-talentenpool heeft beroepen in de zorg en de bouw geïdentificeerd.")
+    assert own.coverage == "answered"
+
+
+def test_a_place_that_the_question_is_about_must_be_named() -> None:
+    question = (
+        "Waarom is er met Kosovo geen statusovereenkomst gesloten, terwijl dat met de Westelijke Balkan wel is gebeurd?"
+    )
+    region = verdict(
+        question,
+        "Dankzij statusovereenkomsten met de partners van de Westelijke Balkan kunnen grenswachten daar samenwerken.",
+    )
+    assert region.coverage == "partial" and region.missing[0].startswith("reden")
+    kosovo = verdict(
+        question,
+        "Met Kosovo is geen statusovereenkomst gesloten omdat niet alle lidstaten Kosovo erkennen, anders dan in "
+        "de rest van de Westelijke Balkan.",
+    )
+    assert kosovo.coverage == "answered"
+
+
+def test_a_cause_in_a_clause_about_another_country_is_no_reason() -> None:
+    question = "Why did Hungary decide not to submit a national strategy?"
+    other = verdict(
+        question,
+        "Denemarken is niet gehouden aan de verplichting om een nationale strategie in te dienen, terwijl Hongarije "
+        "heeft meegedeeld dat het er geen zal indienen.",
+        language="en",
+    )
+    assert other.coverage == "partial" and other.missing[0].startswith("reason")
+    own = verdict(
+        question,
+        "Hongarije heeft geen nationale strategie ingediend omdat het de verordening niet steunt, terwijl "
+        "Denemarken er niet aan gebonden is.",
+        language="en",
+    )
+    assert own.coverage == "answered"
+
+
+def test_an_extra_amount_is_not_the_amount_asked() -> None:
+    question = "Hoeveel bedroeg de begroting voor humanitaire hulp in 2020?"
+    extra = verdict(question, "In 2020 is 485 miljoen EUR extra vrijgemaakt voor humanitaire hulp.")
+    assert extra.coverage == "partial"
+    total = verdict(question, "In 2020 bedroeg de begroting voor humanitaire hulp 1,8 miljard EUR.")
+    assert total.coverage == "answered"
+    asked = verdict(
+        "Hoeveel extra geld is in 2020 vrijgemaakt voor humanitaire hulp?",
+        "In 2020 is 485 miljoen EUR extra vrijgemaakt voor humanitaire hulp.",
+    )
+    assert asked.coverage == "answered"
+
+
+def test_in_a_sentence_of_items_a_value_belongs_to_its_own_item() -> None:
+    question = "Naar welke landen zijn migratiemissies gestuurd?"
+    items = (
+        "De totaalaanpak gebruikte a) migratiemissies, gezonden naar zeventien landen, b) samenwerkingsplatforms in "
+        "Ethiopië, en c) mobiliteitspartnerschappen met Moldavië en Georgië."
+    )
+    assert verdict(question, items).coverage == "partial"
+    own = "De totaalaanpak gebruikte a) migratiemissies, gezonden naar Ethiopië en Niger, b) samenwerkingsplatforms."
+    assert verdict(question, own).coverage == "answered"
+
+
 # ---------------------------------------------------------------------------------------- a model's verdict
 
 
