@@ -158,37 +158,18 @@ def markdown(run: EvalRun, gate: Sequence[str] | None = None, baseline: dict[str
             cells = " | ".join(_fmt(series[s].get(name), unit) for s in names)
             lines.append(f"| {name} | {cells} | {_limits(name, baseline)} |")
         lines += ["", "```", *_text_chart(series, names, metrics, unit), "```", ""]
-    lines += [
-        "## By kind",
-        "",
-        "| kind | items | " + " | ".join(KIND_METRICS) + " |",
-        "|---|---:|" + "---:|" * len(KIND_METRICS),
+    kind_rows = [
+        (kind, run.metrics["counts"][kind]["items"], values) for kind, values in run.metrics.get("by_kind", {}).items()
     ]
-    for kind, values in run.metrics.get("by_kind", {}).items():
-        n = run.metrics["counts"][kind]["items"]
-        lines.append(f"| {kind} | {n} | " + " | ".join(_fmt(values.get(m)) for m in KIND_METRICS) + " |")
+    lines += ["## By kind", "", *_md_table(("kind", "items"), KIND_METRICS, kind_rows)]
     split_rows = _split_rows(run)
     if split_rows:
-        lines += [
-            "",
-            "## By split (tuned on dev, never on test)",
-            "",
-            "| split | items | " + " | ".join(SPLIT_METRICS) + " |",
-            "|---|---:|" + "---:|" * len(SPLIT_METRICS),
-        ]
-        for group, n, values in split_rows:
-            lines.append(f"| {group} | {n} | " + " | ".join(_fmt(values.get(m)) for m in SPLIT_METRICS) + " |")
+        lines += ["", "## By split (tuned on dev, never on test)", ""]
+        lines += _md_table(("split", "items"), SPLIT_METRICS, split_rows)
     compare_rows = _compare_rows(run)
     if compare_rows:
-        lines += [
-            "",
-            "## Comparisons by split and kind",
-            "",
-            "| group | compared | " + " | ".join(COMPARE_METRICS) + " |",
-            "|---|---:|" + "---:|" * len(COMPARE_METRICS),
-        ]
-        for group, n, values in compare_rows:
-            lines.append(f"| {group} | {n} | " + " | ".join(_fmt(values.get(m)) for m in COMPARE_METRICS) + " |")
+        lines += ["", "## Comparisons by split and kind", ""]
+        lines += _md_table(("group", "compared"), COMPARE_METRICS, compare_rows)
     confusions = _confusions(run)
     if confusions:
         lines += ["", "## Coverage verdict (rows: expected, columns: given)", ""]
@@ -294,6 +275,16 @@ blockquote { margin: .4rem 0; padding: .3rem .8rem; background: #f5f7f9; border-
 .meta { color: #5b6672; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", sans-serif; fill: #1d232b; }
 """
+
+
+def _md_table(
+    labels: tuple[str, str], metrics: Sequence[str], rows: Sequence[tuple[str, int, dict[str, Any]]]
+) -> list[str]:
+    """The lines of a Markdown table of `rows` (name, count, values), laid out as `_html_table`'s."""
+    lines = [f"| {labels[0]} | {labels[1]} | " + " | ".join(metrics) + " |", "|---|---:|" + "---:|" * len(metrics)]
+    for name, n, values in rows:
+        lines.append(f"| {name} | {n} | " + " | ".join(_fmt(values.get(m)) for m in metrics) + " |")
+    return lines
 
 
 def _html_table(

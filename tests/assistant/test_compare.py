@@ -316,19 +316,3 @@ def test_a_comparison_of_the_five_documents_shows_three_passages_of_each(corpus_
     assert len(comparison.entries) == 5 and all(e.addressed for e in comparison.entries)
     assert all(len(e.sources) == 3 for e in comparison.entries)
     assert len(comparison.sources) == 15
-
-
-def test_a_user_document_indexed_with_a_year_takes_its_place_in_year_order(tmp_path: Path) -> None:
-    corpus = write_tiny_corpus(tmp_path / "corpus")
-    note = tmp_path / "nota-terugkeer.md"
-    note.write_text(
-        "# Nota over terugkeer\n\nDe terugkeer van afgewezen asielzoekers vraagt om betere samenwerking met de "
-        "landen van herkomst en om steun bij vrijwillige terugkeer.\n",
-        encoding="utf-8",
-    )
-    parts = build_assistant(load_settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=corpus))
-    parts.indexer.run([note], year=2020)  # `policy-assistant index nota-terugkeer.md --year 2020`
-    comparison = parts.comparer.compare("terugkeer")
-    assert [e.year for e in comparison.entries] == [2019, 2020, 2021]
-    assert comparison.entries[1].doc_id == "nota-terugkeer" and comparison.entries[1].addressed
-    assert "2020 · Nota over terugkeer" in comparison.text
