@@ -125,14 +125,19 @@ def test_cut_streams_close_their_model_requests(
         clients = [httpx.Client(base_url=svc.url, timeout=30) for _ in requests]
         streams = [c.stream("POST", path, json=body) for c, (path, body) in zip(clients, requests, strict=True)]
         readers = []  # kept: a reader dropped mid-stream closes its connection (httpcore does)
+        seen: list[list[str]] = []
         for s in streams:
             response = s.__enter__()
             assert response.status_code == 200
-            readers.append(response.iter_lines())
-            for line in readers[-1]:
-                if "aanvragen " in line:  # the model has begun to answer: now the client goes
+            readers.append(sse_events(response))
+            seen.append([])
+            for event, data in readers[-1]:
+                seen[-1].append(f"{event}:{_model_delta(event, data)!r}")
+                # The model's own second delta, not just any line holding the word (an extractive
+                # fallback's text holds "asielaanvragen" too): the model has begun, now the client goes.
+                if _model_delta(event, data) == "aanvragen ":
                     break
-        assert scripted_openai.open_requests == 5
+        assert scripted_openai.open_requests == 5, f"each stream's events until the cut: {seen}"
         for s, c in zip(streams, clients, strict=True):
             s.__exit__(None, None, None)
             c.close()
@@ -147,6 +152,15 @@ def test_cut_streams_close_their_model_requests(
         ]  # fmt: skip
     assert still_open == 0, f"{still_open} model requests outlived their clients"
     assert inflight == ["assistant_inflight_requests 0.0"]
+
+
+def _model_delta(event: str, data: Any) -> str:
+    """The text of one model delta in either stream format (`/v1/ask` events, OpenAI chunks); "" else."""
+    if event == "delta" and isinstance(data, dict):
+        return str(data.get("text", ""))
+    if event == "message" and isinstance(data, dict) and data.get("choices"):
+        return str(data["choices"][0].get("delta", {}).get("content") or "")
+    return ""
 
 
 def test_a_cut_stream_counts_in_flight_until_its_model_request_ends(
