@@ -306,11 +306,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _client_stays(self, seconds: float) -> bool:
         """Wait `seconds`; False as soon as the client closes the connection (or the server stops), so that
         `open_requests` drops when the client goes, not at the next write."""
+        # poll, not select: late in a long test run this process' descriptors pass 1024, which select()
+        # rejects (ValueError), and the stream then broke off at once, as if the model had died.
+        poller = select.poll()
+        poller.register(self.connection, select.POLLIN)
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             if self.script._stopping.is_set():
                 return False
-            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+            readable = poller.poll(min(left, 0.05) * 1000)
             if readable and not self.connection.recv(1, socket.MSG_PEEK):
                 return False  # end of file: the client has closed its side
         return True
