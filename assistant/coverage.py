@@ -27,6 +27,7 @@ from assistant.lexical import fold, terms
 from assistant.question import (
     AnswerType,
     Ask,
+    Concept,
     Constraint,
     QuestionAnalysis,
     analyse,
@@ -580,9 +581,7 @@ def _counts_the_focus(value: str, text: str, ask: Ask, w: CoverageWeights) -> bo
     meest kwetsbare mensen") name a focus word, or name nothing (a number at a clause's end, "(2021: 8 300)").
     "How many asylum seekers were relocated" is not answered by "10 000 places for asylum seekers"."""
     at = text.find(value)
-    subject = fold(ask.subject).split()
-    # a focus concept of the subject's words, also of several ("asylum seekers")
-    counted = [c for c in ask.focus if not c.guessed and not c.verb and set(fold(c.text).split()) <= set(subject)]
+    counted = [c for c in _subject_nouns(ask) if not c.guessed]
     if at < 0 or not counted:
         return True  # the question's counted noun has no Dutch terms (an English word the glossary lacks)
     after = re.findall(r"[^\W\d_][\w-]*|[^\w\s]", text[at + len(value) : at + len(value) + 80])[:_COUNTED_WORDS]
@@ -594,9 +593,16 @@ def _counts_the_focus(value: str, text: str, ask: Ask, w: CoverageWeights) -> bo
     return any(_match(t, found, w) > 0 for c in ask.focus for t in c.terms)
 
 
-def _names_subject(ask: Ask, found: frozenset[str], w: CoverageWeights) -> bool:
+def _subject_nouns(ask: Ask) -> list[Concept]:
+    """The focus nouns made of the words of what the question asks the value of, also of several words
+    ("asylum seekers")."""
+    subject = set(fold(ask.subject).split())
+    return [c for c in ask.focus if not c.verb and set(fold(c.text).split()) <= subject]
+
+
+def _names_subject(ask: Ask, found: frozenset[str]) -> bool:
     """Whether `found` holds a word of what the question asks the value of (its subject's focus words)."""
-    nouns = [c for c in ask.focus if not c.verb and set(fold(c.text).split()) <= set(fold(ask.subject).split())]
+    nouns = _subject_nouns(ask)
     return not nouns or any(_names_noun(t, found) for c in nouns for t in c.terms)
 
 
@@ -617,8 +623,7 @@ _INFLECTION = 3
 def _counts_subject(ask: Ask, text: str, w: CoverageWeights) -> bool:
     """Whether `text` gives a number of the things a list question asks to name ("42 beroepen", "zeventien
     landen"): a count right before (an adjective or two between) a word of the question's subject."""
-    subject = set(fold(ask.subject).split())
-    nouns = [c for c in ask.focus if not c.verb and set(fold(c.text).split()) <= subject]
+    nouns = _subject_nouns(ask)
     if not nouns:
         return False
     rest = _countable(text)
@@ -688,7 +693,7 @@ def _finding(
                 return False  # "Which occupations …?" — "42 beroepen geïdentificeerd": how many, not which
             # a list said without commas ("de terugkeer- en de grensprocedure") names what it lists
             return bool(r.values) or (
-                ask.expects == "list" and r.tie >= w.open_tie and _names_subject(ask, _terms_of(r.evidence.text), w)
+                ask.expects == "list" and r.tie >= w.open_tie and _names_subject(ask, _terms_of(r.evidence.text))
             )
         if ask.expects == "reason" and _WHY.search(fold(ask.text)):
             return _gives_reason(ask, r.evidence, w)
