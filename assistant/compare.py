@@ -270,12 +270,18 @@ class Comparer:
     ) -> None:
         """`candidates`: the passages of each document its sentences are picked from; `budget`: the sources of
         a comparison, shared by its documents (at least two each): the cited passages, then the others in
-        retrieval order. On the gold set's two-document items (five passages each) both passages are among
-        the sources in 0.75 of the dev items and 0.76 of the test items; with three each 0.62 / 0.59 (the
-        per-document retrieval ranks the other one fourth or fifth). A budget of 15 rather than 10 gives a
-        comparison over all five documents three passages each instead of two (two-document ones keep five):
-        dev compare.both_passages 20/24 → 21/24 (12: 20/24; /tmp/h15/var8.py, session 2026-12-02); every dev
-        question compared over the documents (/tmp/h15/broad.py) nl / en 59/81, 51/66 → 60/81, 54/66."""
+        retrieval order (a comparison of two documents shows seven passages of each, of five documents three
+        each).
+
+        The budget of 15 rather than 10 gives a comparison over all five documents three passages each instead
+        of two: dev compare.both_passages 20/24 → 21/24 (/tmp/h15/var8.py, session 2026-12-02); every dev
+        question compared over the documents (/tmp/h15/broad.py) nl / en 59/81, 51/66 → 60/81, 54/66.
+        Showing up to seven passages per document where the budget allows (two documents) instead of the five
+        the sentences are picked from: on the 54 dev items that span documents (the 24 of before and 30 new
+        ones written blind from the corpus in session 2026-12-02/4), both passages 42/54 → 44/54 (the English
+        new ones 6/14 → 8/14: the second document's passage ranked sixth or seventh), entries 52/54 and key
+        facts 0.654 unchanged; picking the sentences from seven passages too gave 44/54 but entries 51/54 and
+        key facts 0.645 (`bench/compare.py`, dev rows)."""
         self.retriever = retriever
         # A year in the question picks documents, it does not make a sentence better: no year bonus here
         # (with it, every sentence the issue saw for "2011 en 2026" was one of 2026 that named 2026).
@@ -392,11 +398,19 @@ class Comparer:
         doc_ids: Sequence[str] | None,
         years: Sequence[int] | None,
     ) -> Retrieval:
-        """Each document's best passages on the subject of `text` (`_ScopeReader.searched`)."""
+        """Each document's best passages on the subject of `text` (`_ScopeReader.searched`): as many as its
+        share of the budget shows, and at least `candidates`. No more: a passage retrieved is not merged into
+        its neighbour's text as context (`Retriever`), so passages retrieved but not shown would cut the
+        shown ones short."""
+        compared = [
+            d
+            for d in reader.scoper.document_ids
+            if (not doc_ids or d in doc_ids) and (not years or reader.years.get(d) in years)
+        ]
         return self.retriever.retrieve(
             reader.searched(text, language, doc_ids),
             language,
-            k=self.candidates,
+            k=max(self.candidates, self.budget // max(1, len(compared))),
             doc_ids=doc_ids or None,
             years=years,
             spread=True,
@@ -407,7 +421,7 @@ class Comparer:
     ) -> Comparison:
         lang = retrieval.language
         groups = _per_document(retrieval)
-        shown = max(2, min(self.candidates, self.budget // max(1, len(groups))))
+        shown = max(2, self.budget // max(1, len(groups)))
         closest = max((h.similarity for hits in groups.values() for h in hits[: self.candidates]), default=0.0)
         drafts = [self._draft(retrieval, hits, shown, closest) for hits in groups.values()]
         entries, sources = _number(drafts, numbered)
@@ -438,12 +452,13 @@ class Comparer:
 
     def _draft(self, retrieval: Retrieval, hits: Sequence[Retrieved], shown: int, closest: float) -> _Draft:
         """One document's passages, the sentences picked from them (none when it does not address the topic),
-        and the `shown` passages to show: the cited ones first."""
-        sources = tuple(_source(n, hit) for n, hit in enumerate(hits[: self.candidates], start=1))
+        and the `shown` passages to show: the cited ones first, then the others in retrieval order (the
+        sentences are picked from the first `candidates` of them only)."""
+        sources = tuple(_source(n, hit) for n, hit in enumerate(hits, start=1))
         request = AnswerRequest(
             retrieval.question,
             retrieval.language,
-            sources,
+            sources[: self.candidates],
             query_vector=retrieval.query_vector,
             term_weights=retrieval.term_weights,
         )

@@ -316,3 +316,30 @@ def test_a_comparison_of_the_five_documents_shows_three_passages_of_each(corpus_
     assert len(comparison.entries) == 5 and all(e.addressed for e in comparison.entries)
     assert all(len(e.sources) == 3 for e in comparison.entries)
     assert len(comparison.sources) == 15
+
+
+def test_a_comparison_of_two_documents_shows_seven_passages_of_each_and_quotes_its_best_five(
+    corpus_components: Parts,
+) -> None:
+    # Two documents share the budget of 15: seven passages each, where the five the sentences are picked from
+    # often missed the second document's passage on the question (ranked sixth or seventh).
+    comparer = corpus_components.comparer
+    two = ["gamm-2011", "strategy-2026"]
+    comparison = comparer.compare("terugkeer", doc_ids=two)
+    assert [e.year for e in comparison.entries] == [2011, 2026]
+    assert all(len(e.sources) == 7 for e in comparison.entries)
+    assert len(comparison.sources) == 14 and len({s.chunk_id for s in comparison.sources}) == 14
+    _cited_in_their_sources(comparison)
+    # The sentences come from each document's five best passages: the same as when only five are retrieved.
+    five = Comparer(
+        comparer.retriever,
+        comparer.extractive,
+        documents=corpus_components.documents,
+        budget=comparer.candidates * 2,
+    ).compare("terugkeer", doc_ids=two)
+
+    def quoted(c: Comparison) -> list[list[str]]:
+        return [[cited.text for cited in e.sentences] for e in c.entries]
+
+    assert quoted(five) == quoted(comparison) and all(quoted(comparison))
+    assert all(len(e.sources) == 5 for e in five.entries)
