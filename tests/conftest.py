@@ -81,3 +81,26 @@ def corpus_components(corpus_settings):  # type: ignore[no-untyped-def]
     from assistant.build import build_assistant
 
     return build_assistant(corpus_settings)
+
+
+@pytest.fixture(autouse=True)
+def _chroma_released(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The Chroma stores a test opened in its own `tmp_path` are stopped after it: chromadb keeps every
+    on-disk store's system (and its open segment files) for the process' life, and a full run otherwise
+    held over 1,024 descriptors by its end (tests that watch sockets with select() then failed)."""
+    yield
+    own_path = getattr(request.node, "funcargs", {}).get("tmp_path")
+    if own_path is None:
+        return
+    import sys
+
+    shared = sys.modules.get("chromadb.api.shared_system_client")
+    if shared is None:  # chromadb was never imported: nothing was opened
+        return
+    own = str(own_path)
+    systems = shared.SharedSystemClient._identifier_to_system
+    for identifier in [i for i in systems if str(i).startswith(own)]:
+        shared.SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+        system = systems.pop(identifier, None)
+        if system is not None:
+            system.stop()
