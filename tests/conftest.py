@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -92,8 +93,6 @@ def _chroma_released(request: pytest.FixtureRequest) -> Iterator[None]:
     own_path = getattr(request.node, "funcargs", {}).get("tmp_path")
     if own_path is None:
         return
-    import sys
-
     shared = sys.modules.get("chromadb.api.shared_system_client")
     if shared is None:  # chromadb was never imported: nothing was opened
         return
